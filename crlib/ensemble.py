@@ -1,0 +1,361 @@
+"""Ensembles of independent realizations of the Galactic supernova history (MODEL.md §7).
+
+A :class:`Scenario` bundles everything one realization needs: the source
+model and its rate and span, the halo, the diffusion model, the nuclear
+species with their injection spectra, the energy grid, spallation and,
+optionally, BA's continuous escape.  :func:`run_ensemble` draws N
+realizations, each from its own child of one ``numpy.random.SeedSequence``
+(``SeedSequence(seed).spawn(N)``), so realization i is the same whatever the
+number of threads or workers and whichever backend runs it.  Each
+realization's catalogue is sampled, consumed by the Green-function kernel and
+dropped before the next one is drawn, so memory does not grow with N.
+
+Results can be cached on disk (``.npz`` keyed by a hash of every parameter
+and the crlib version, written atomically, read with ``allow_pickle=False``;
+a corrupt or partial file is detected and recomputed).  An optional
+``dask.distributed`` backend maps realizations over a cluster and returns
+arrays identical to the local backend.
+"""
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from . import __version__
+from . import _validate as _v
+from .anisotropy import amplitude, angle_between, dipole
+from .diffusion import escape_time
+from .green import observe
+from .sources import local_rate, sample
+from .species import BA_GROUPS, injection_shape, normalise_injection, spallation_rate
+from .units import PeV, TeV
+
+__all__ = ["Scenario", "EnsembleResult", "channels", "realization", "run_ensemble",
+           "bands", "prob_outside", "mean_direction"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything one realization depends on.
+
+    Parameters
+    ----------
+    sources : source model of :mod:`crlib.sources`
+        e.g. ``Cylindrical()``, ``SpiralArms(w=5.0)``, ``MovingSpiralArms()``.
+    rate : float
+        Galactic supernova rate, 1/Myr (e.g. ``1 / (30 * yr)``).
+    T : float
+        Span of the supernova history, Myr (BA: 80).
+    H : float
+        Halo half-height, kpc.
+    diffusion : diffusion model of :mod:`crlib.diffusion`
+        Anything with a method ``D(E, Z)`` in kpc²/Myr.
+    energies : tuple of float
+        Total energy per particle, GeV.
+    injection_index : float
+        γ of the injection spectra E^-γ exp(−E/(Z E_max,p)) (BA eq. 2.2: γ + δ = 2.67).
+    species : tuple of Species
+        Nuclear groups (default BA's five).
+    spallation : bool
+        Include spallation losses exp(−Γ_k τ) (MODEL.md §5).
+    tau_snr : float or None
+        None for burst injection; otherwise the remnant lifetime (Myr) of
+        BA's continuous-escape scenario (particles of energy E leave at
+        :func:`crlib.diffusion.escape_time`).
+    E_max_p : float
+        Proton maximum energy, GeV.
+    tol : float
+        Tolerance of the Green-function kernel.
+    """
+
+    sources: object
+    rate: float
+    T: float
+    H: float
+    diffusion: object
+    energies: tuple
+    injection_index: float
+    species: tuple = BA_GROUPS
+    spallation: bool = True
+    tau_snr: Optional[float] = None
+    E_max_p: float = 3.0 * PeV
+    tol: float = 1e-10
+
+    def __post_init__(self):
+        object.__setattr__(self, "rate", _v.positive("rate", self.rate))
+        object.__setattr__(self, "T", _v.positive("T", self.T))
+        object.__setattr__(self, "H", _v.positive("H", self.H))
+        E = np.atleast_1d(_v.positive("energies", self.energies))
+        if E.ndim != 1 or E.size == 0:
+            raise ValueError(f"energies must be a non-empty 1-d sequence, got shape {E.shape}")
+        object.__setattr__(self, "energies", tuple(float(e) for e in E))
+        object.__setattr__(self, "injection_index", _v.as_float("injection_index", self.injection_index))
+        if len(self.species) == 0:
+            raise ValueError("species must contain at least one Species")
+        object.__setattr__(self, "species", tuple(self.species))
+        if self.tau_snr is not None:
+            object.__setattr__(self, "tau_snr", _v.positive("tau_snr", self.tau_snr))
+        object.__setattr__(self, "E_max_p", _v.positive("E_max_p", self.E_max_p))
+        object.__setattr__(self, "tol", _v.tolerance("tol", self.tol))
+        if not hasattr(self.diffusion, "D"):
+            raise ValueError(f"diffusion must have a method D(E, Z), got {self.diffusion!r}")
+
+    def key(self, n_realizations, seed):
+        """Hash of every parameter, the ensemble size, the seed and the crlib version."""
+        text = f"{self!r}|N={n_realizations}|seed={seed}|crlib={__version__}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Per (species, energy) inputs of the kernel, arrays of shape (n_species, n_E)."""
+
+    D: np.ndarray
+    gamma: np.ndarray
+    delay: np.ndarray
+    weight: np.ndarray
+
+
+def channels(scenario):
+    """Diffusion coefficients, loss rates, escape delays and injection weights of every channel.
+
+    The weight of species k at energy E is the number of particles per GeV a
+    supernova injects, K_k E^-γ exp(−E/(Z_k E_max,p)), with K_k fixed by
+    :func:`crlib.species.normalise_injection` (propagated mean fluxes at 1 TeV
+    equal to the poly-gonato fluxes, using the local rate of the scenario's
+    source model).
+    """
+    sc = scenario
+    E = np.asarray(sc.energies)
+    Z = np.array([s.Z for s in sc.species], dtype=float)
+    D = np.stack([np.broadcast_to(sc.diffusion.D(E, z), E.shape) for z in Z]).astype(float)
+    if sc.spallation:
+        G = np.array([spallation_rate(s, sc.H) for s in sc.species])
+    else:
+        G = np.zeros(len(sc.species))
+    gamma = np.repeat(G[:, None], E.size, axis=1)
+    if sc.tau_snr is None:
+        delay = np.zeros_like(D)
+    else:
+        delay = np.stack([escape_time(E, z, tau_SNR=sc.tau_snr, E_M_p=sc.E_max_p) for z in Z])
+    D_ref = np.array([float(np.squeeze(sc.diffusion.D(1.0 * TeV, z))) for z in Z])
+    K = normalise_injection(sc.species, D_ref, sc.H, local_rate(sc.sources, sc.rate),
+                            sc.injection_index, E_max_p=sc.E_max_p)
+    shape = np.stack([injection_shape(E, s, sc.injection_index, sc.E_max_p) for s in sc.species])
+    return Channels(D=D, gamma=gamma, delay=np.asarray(delay, float), weight=K[:, None] * shape)
+
+
+def realization(scenario, seed, chan=None):
+    """One realization: density, gradient and dipole at the Sun.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    seed : numpy.random.SeedSequence or int
+        The realization's own seed.
+    chan : Channels, optional
+        Precomputed :func:`channels` (saves recomputing them per realization).
+
+    Returns
+    -------
+    dict with
+        ``n`` (n_species, n_E): density per GeV per kpc³;
+        ``grad`` (n_species, n_E, 3): its gradient per kpc;
+        ``delta`` (n_E, 3): the all-particle dipole vector (BA eq. 3.1);
+        ``n_sources``: the number of supernovae drawn.
+    """
+    chan = channels(scenario) if chan is None else chan
+    rng = np.random.default_rng(seed)
+    cat = sample(scenario.sources, scenario.rate, scenario.T, rng)
+    n, grad = observe(cat.x, cat.y, cat.z, cat.t, chan.D, scenario.H, gamma=chan.gamma,
+                      delay=chan.delay, tol=scenario.tol)
+    n = n * chan.weight
+    grad = grad * chan.weight[..., None]
+    return {"n": n, "grad": grad, "delta": dipole(n, grad, chan.D), "n_sources": len(cat)}
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Arrays of an ensemble, realization on the first axis.
+
+    Attributes
+    ----------
+    energies : (n_E,) GeV
+    delta : (N, n_E, 3) dipole vectors (maximum-intensity direction)
+    n : (N, n_species, n_E) densities per GeV per kpc³
+    n_sources : (N,) number of supernovae in each realization
+    D : (n_species, n_E) diffusion coefficients, kpc²/Myr
+    key : str, the cache key
+    """
+
+    energies: np.ndarray
+    delta: np.ndarray
+    n: np.ndarray
+    n_sources: np.ndarray
+    D: np.ndarray
+    key: str = field(default="")
+
+    @property
+    def amplitude(self):
+        """|δ| per realization and energy, shape (N, n_E)."""
+        return amplitude(self.delta)
+
+    def arrays(self):
+        return {"energies": self.energies, "delta": self.delta, "n": self.n,
+                "n_sources": self.n_sources, "D": self.D}
+
+
+def _work(scenario, child, chan):
+    r = realization(scenario, child, chan)
+    return r["delta"], r["n"], r["n_sources"]
+
+
+def _cache_path(cache_dir, key):
+    return os.path.join(cache_dir, f"ensemble-{key}.npz")
+
+
+def _load(path, key):
+    """Cached arrays, or None if the file is missing, partial or from another key."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if str(f["key"]) != key:
+                return None
+            return {name: f[name] for name in ("energies", "delta", "n", "n_sources", "D")}
+    except (OSError, ValueError, KeyError, EOFError, Exception):  # zipfile.BadZipFile and kin
+        return None
+
+
+def _save(path, key, arrays):
+    """Write atomically: a temporary file in the same folder, then os.replace."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, key=np.array(key), **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
+                 cache_dir=None, progress=True):
+    """Run ``n_realizations`` independent realizations of ``scenario``.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    n_realizations : int
+    seed : int
+        Root of ``numpy.random.SeedSequence``; realization i uses child i of
+        ``SeedSequence(seed).spawn(n_realizations)``.
+    backend : {"local", "dask"}
+        "dask" maps realizations over a ``dask.distributed.Client`` (``client``,
+        or a new in-process one); results are identical to "local".
+    cache_dir : str or None
+        Folder of the on-disk cache; None disables caching.
+    progress : bool
+        Show a tqdm progress bar (local backend).
+
+    Returns
+    -------
+    EnsembleResult
+    """
+    if not isinstance(scenario, Scenario):
+        raise ValueError(f"scenario must be a Scenario, got {type(scenario).__name__}")
+    N = _v.positive_int("n_realizations", n_realizations)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if backend not in ("local", "dask"):
+        raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
+    key = scenario.key(N, int(seed))
+    if cache_dir is not None:
+        cached = _load(_cache_path(cache_dir, key), key)
+        if cached is not None:
+            return EnsembleResult(key=key, **cached)
+
+    chan = channels(scenario)
+    children = np.random.SeedSequence(int(seed)).spawn(N)
+    if backend == "local":
+        from tqdm.auto import tqdm
+
+        out = [_work(scenario, c, chan) for c in tqdm(children, disable=not progress,
+                                                       desc="realizations", leave=False)]
+    else:
+        out = _run_dask(scenario, children, chan, client)
+    result = EnsembleResult(
+        energies=np.asarray(scenario.energies),
+        delta=np.stack([o[0] for o in out]),
+        n=np.stack([o[1] for o in out]),
+        n_sources=np.array([o[2] for o in out], dtype=np.int64),
+        D=chan.D, key=key)
+    if cache_dir is not None:
+        _save(_cache_path(cache_dir, key), key, result.arrays())
+    return result
+
+
+def _run_dask(scenario, children, chan, client):
+    from dask.distributed import Client
+
+    own = client is None
+    if own:
+        client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+    try:
+        futures = client.map(_work, [scenario] * len(children), children, [chan] * len(children),
+                             pure=False)
+        return client.gather(futures)
+    finally:
+        if own:
+            client.close()
+
+
+# ----------------------------------------------------------------------------- statistics
+def bands(amplitudes, levels=(0.683, 0.95)):
+    """Central bands per energy: for each level p, the (1−p)/2 and (1+p)/2 quantiles (SH §4).
+
+    Parameters
+    ----------
+    amplitudes : array (N, n_E)
+    levels : sequence of float in (0, 1)
+
+    Returns
+    -------
+    dict level -> (lo, hi), each of shape (n_E,)
+    """
+    a = _v.as_float_array("amplitudes", amplitudes)
+    if a.ndim != 2:
+        raise ValueError(f"amplitudes must have shape (N, n_E), got {a.shape}")
+    out = {}
+    for p in levels:
+        p = _v.in_open_interval("levels", p, 0.0, 1.0)
+        lo, hi = np.quantile(a, [(1 - p) / 2, (1 + p) / 2], axis=0)
+        out[p] = (lo, hi)
+    return out
+
+
+def prob_outside(amplitudes, band):
+    """Fraction of realizations that leave ``band`` = (lo, hi) at one energy or more (SH §4)."""
+    a = _v.as_float_array("amplitudes", amplitudes)
+    lo, hi = band
+    outside = (a < np.asarray(lo)) | (a > np.asarray(hi))
+    return float(np.mean(np.any(outside, axis=1)))
+
+
+def mean_direction(delta):
+    """Unit vector of the ensemble-mean dipole per energy, shape (n_E, 3).
+
+    The mean over realizations estimates the large-scale part ⟨δ⃗⟩ (BA eq. 3.3),
+    whose direction is that of the mean source gradient.
+    """
+    d = np.asarray(delta, float).mean(axis=0)
+    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+
+def angles_to_mean(delta):
+    """Angle (rad) between each realization's dipole and the ensemble-mean direction, (N, n_E)."""
+    return angle_between(np.asarray(delta, float), mean_direction(delta)[None])
