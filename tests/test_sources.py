@@ -1,0 +1,213 @@
+"""Tests of crlib.sources.
+
+Statistical tests use fixed seeds and a significance level alpha = 1e-3 each,
+so a correct sampler fails a given test with probability 1e-3 for a random
+seed (with the fixed seeds here the outcome is deterministic).  Every
+statistical assertion would fail for the plausible bugs it guards against
+(wrong Gamma shape or scale, wrong height scale, wrong Poisson mean, wrong
+rotation sign, broken chunk boundaries).
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from crlib import sources as S
+from crlib.galaxy import R_SUN
+from crlib.units import yr, km_per_s_per_kpc
+
+ALPHA = 1e-3
+RATE = 1.0 / (30 * yr)   # per Myr
+
+
+def test_case_bhattacharya_normalisation():
+    """A = beta^4 e^-beta/(12 pi) normalises BA eq. 4.1 and equals the Gamma(4) law."""
+    beta = 3.53
+    A = beta ** 4 * np.exp(-beta) / (12 * np.pi)
+    r = np.linspace(0, 60, 60001)
+    f = A / R_SUN ** 2 * (r / R_SUN) ** 2 * np.exp(-beta * (r - R_SUN) / R_SUN)
+    from scipy.integrate import quad
+    total = quad(lambda x: 2 * np.pi * x * A / R_SUN ** 2 * (x / R_SUN) ** 2
+                 * np.exp(-beta * (x - R_SUN) / R_SUN), 0, np.inf)[0]
+    assert abs(total - 1) < 1e-9
+    s = S.surface_density(S.Cylindrical(beta=beta), r[1:], 0 * r[1:])
+    np.testing.assert_allclose(s, f[1:], rtol=1e-12)
+
+
+@pytest.mark.parametrize("model", [S.Cylindrical(), S.ExponentialDisk(), S.Cylindrical(beta=2.0, z_g=0.2)])
+def test_radial_and_vertical_ks(model):
+    cat = S.sample(model, RATE, 5.0, 1)
+    assert len(cat) > 1e5
+    assert stats.kstest(cat.r, lambda r: S.radial_cdf(model, r)).pvalue > ALPHA
+    assert stats.kstest(cat.z, lambda z: S.height_cdf(model, z)).pvalue > ALPHA
+    # the test has power: a 3 % wrong scale is rejected
+    wrong = type(model)(**{**model.__dict__, "z_g": model.z_g * 1.03})
+    assert stats.kstest(cat.z, lambda z: S.height_cdf(wrong, z)).pvalue < ALPHA
+
+
+def test_moving_arms_radius_chi2():
+    """Radii of moving-arm samples vs the exact radial law (binned chi-square)."""
+    m = S.MovingSpiralArms()
+    cat = S.sample(m, RATE, 2.0, 2)
+    edges = np.linspace(0, 25, 51)
+    h, _ = np.histogram(cat.r, edges)
+    fine = np.linspace(0, 25, 2501)
+    pdf = S.radial_pdf(m, fine)
+    cdf = np.concatenate([[0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1]) * 0.01)])
+    expect = len(cat) * np.diff(np.interp(edges, fine, cdf))
+    keep = expect > 20
+    chi2 = ((h[keep] - expect[keep]) ** 2 / expect[keep]).sum()
+    assert stats.chi2.sf(chi2, keep.sum() - 1) > ALPHA
+
+
+def test_poisson_counts_per_window():
+    """Counts in 200 windows of 0.1 Myr: mean rate*0.1, dispersion index chi-square."""
+    cat = S.sample(S.Cylindrical(), RATE, 20.0, 3)
+    counts, _ = np.histogram(cat.t, np.linspace(0, 20, 201))
+    mu = RATE * 0.1
+    chi2 = ((counts - counts.mean()) ** 2).sum() / counts.mean()
+    p = stats.chi2.cdf(chi2, counts.size - 1)
+    assert ALPHA / 2 < p < 1 - ALPHA / 2        # neither over- nor under-dispersed
+    assert abs(counts.mean() - mu) < 4 * np.sqrt(mu / counts.size)
+    # total N ~ Poisson(rate T) over many seeds
+    n = np.array([len(S.sample(S.ExponentialDisk(), 10.0, 30.0, s)) for s in range(300)])
+    chi2 = ((n - 300.0) ** 2).sum() / 300.0
+    assert ALPHA / 2 < stats.chi2.cdf(chi2, n.size) < 1 - ALPHA / 2
+
+
+def test_ages_uniform_sorted_in_range():
+    cat = S.sample(S.SpiralArms(), RATE, 80.0, 4)
+    assert np.all(np.diff(cat.t) >= 0)
+    assert cat.t[0] > 0 and cat.t[-1] <= 80.0
+    assert stats.kstest(cat.t, stats.uniform(0, 80).cdf).pvalue > ALPHA
+    for a in (cat.x, cat.y, cat.z, cat.t):
+        assert a.dtype == np.float64 and a.flags.c_contiguous
+    assert cat.arm.dtype == np.int64
+
+
+@pytest.mark.parametrize("placement, inside, outside", [("fk06", 1.18, 2.03), ("ba_literal", 0.81, 1.98)])
+def test_arm_geometry(placement, inside, outside):
+    d = S.arm_distances(S.SpiralArms(placement=placement))
+    ins = min(dd for dd, _, r in d if r < R_SUN)
+    out = min(dd for dd, _, r in d if r > R_SUN)
+    assert abs(ins - inside) < 0.01
+    assert abs(out - outside) < 0.01
+
+
+def test_spiral_samples_follow_arms():
+    """Beyond the blur, sources sit near their arm's azimuth (w small, r large)."""
+    m = S.SpiralArms(w=1.0)
+    cat = S.sample(m, RATE, 2.0, 5)
+    sel = cat.r > 8
+    rt = cat.r[sel]  # approximately r~
+    dphi = np.array([((np.arctan2(y, x) - S.arm_azimuth(m, int(a), r)) + np.pi) % (2 * np.pi) - np.pi
+                     for x, y, a, r in zip(cat.x[sel][:2000], cat.y[sel][:2000], cat.arm[sel][:2000],
+                                           rt[:2000])])
+    # K ln(1.07)~0.3 rad from the radial blur plus a tiny angular blur
+    assert np.mean(np.abs(dphi) < 1.0) > 0.99
+
+
+def test_moving_arms_rotate():
+    m = S.MovingSpiralArms()
+    assert np.isclose(m.omega, 11.9 * km_per_s_per_kpc)
+    t = np.array([0.0, 10.0, 50.0])
+    for arm in range(4):
+        th = S.arm_azimuth(m, arm, 8.0, t)
+        np.testing.assert_allclose(th - th[0], -m.omega * t, rtol=1e-12)
+    # from samples: arm sources of age ~50 Myr sit at the pattern turned by -omega*50
+    cat = S.sample(S.MovingSpiralArms(f_arm=1.0, sigma_arm=1e-6), RATE, 60.0, 6, )
+    sel = (cat.t > 40) & (cat.arm == 0) & (cat.r > 1.0)
+    r, phi, t = cat.r[sel], np.arctan2(cat.y[sel], cat.x[sel]), cat.t[sel]
+    resid = (phi - S.arm_azimuth(m, 0, r, t) + np.pi) % (2 * np.pi) - np.pi
+    assert np.max(np.abs(resid)) < 1e-4
+    resid_wrong = (phi - S.arm_azimuth(m, 0, r, -t) + np.pi) % (2 * np.pi) - np.pi
+    assert np.median(np.abs(resid_wrong)) > 0.5
+
+
+def test_reproducible_and_distinct():
+    a = S.sample(S.MovingSpiralArms(), RATE, 10.0, 7)
+    b = S.sample(S.MovingSpiralArms(), RATE, 10.0, np.random.default_rng(7))
+    c = S.sample(S.MovingSpiralArms(), RATE, 10.0, 8)
+    for name in ("x", "y", "z", "t", "arm"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert len(a) != len(c) or not np.array_equal(a.x, c.x)
+
+
+@pytest.mark.parametrize("model, T", [(S.SpiralArms(w=2.8), None), (S.MovingSpiralArms(), 80.0),
+                                      (S.MovingSpiralArms(), None)])
+def test_surface_density_normalised_and_matches_histogram(model, T):
+    # normalisation on a polar grid
+    r = np.linspace(0.01, 45, 450)
+    ph = (np.arange(360) + 0.5) * 2 * np.pi / 360 - np.pi
+    R, P = np.meshgrid(r, ph, indexing="ij")
+    s = S.surface_density(model, R * np.cos(P), R * np.sin(P), T=T, n_nodes=3000)
+    total = (s * R).sum() * (r[1] - r[0]) * (2 * np.pi / 360)
+    assert abs(total - 1) < 3e-3
+    # histogram of samples in polar cells (exact expectation from the density)
+    Tsamp = 80.0 if T is None and isinstance(model, S.SpiralArms) else (T or 2 * np.pi / model.omega)
+    cat = S.sample(model, 4e5 / Tsamp, Tsamp, 9)
+    redges = np.linspace(3, 13, 11)
+    pedges = np.linspace(-np.pi, np.pi, 25)
+    h, _, _ = np.histogram2d(cat.r, np.arctan2(cat.y, cat.x), [redges, pedges])
+    sub = 6
+    rr = (redges[:-1, None] + (np.arange(sub) + 0.5) / sub * np.diff(redges)[:, None]).ravel()
+    pp = (pedges[:-1, None] + (np.arange(sub) + 0.5) / sub * np.diff(pedges)[:, None]).ravel()
+    RR, PP = np.meshgrid(rr, pp, indexing="ij")
+    dens = S.surface_density(model, RR * np.cos(PP), RR * np.sin(PP), T=T, n_nodes=3000) * RR
+    cell = dens.reshape(10, sub, 24, sub).mean(axis=(1, 3)) * np.diff(redges)[:, None] * np.diff(pedges)
+    expect = len(cat) * cell
+    # the sub-grid average has a small bias for the sharpest arcs: allow 1 %
+    chi2 = ((h - expect) ** 2 / (expect + (0.01 * expect) ** 2)).sum()
+    assert stats.chi2.sf(chi2, h.size) > ALPHA
+
+
+def test_local_rate_numbers():
+    lr = S.local_rate(S.ExponentialDisk(r_d=4.0), 1 / (30 * yr))
+    assert abs(lr * yr - 3.96e-5) < 0.01e-5            # SH: 3.9e-5 kpc^-2 yr^-1
+    # full-turn moving arms: the radial Gaussian barely changes the exp-disk value
+    lm = S.local_rate(S.MovingSpiralArms(), 1 / (30 * yr))
+    assert abs(lm / lr - 1) < 0.02
+
+
+def test_t_max_and_chunks_consistent():
+    m = S.ExponentialDisk()
+    full = S.sample(m, RATE, 40.0, 10)
+    cut = S.sample(m, RATE, 40.0, 11, t_max=10.0)
+    assert cut.t[-1] <= 10.0
+    n_full = np.sum(full.t <= 10.0)
+    # two independent Poisson(rate*10) counts: difference within 4.5 sigma
+    assert abs(len(cut) - n_full) < 4.5 * np.sqrt(2 * RATE * 10)
+    assert stats.ks_2samp(cut.r, full.r[full.t <= 10]).pvalue > ALPHA
+    chunks = list(S.sample_chunks(m, RATE, 40.0, 12, 7.0))
+    assert len(chunks) == 6 and chunks[-1].t_max == 40.0
+    t = np.concatenate([c.t for c in chunks])
+    assert np.all(np.diff(t) >= 0) and t[-1] <= 40.0
+    for c in chunks:
+        assert np.all((c.t > c.t_min) & (c.t <= c.t_max))
+    assert abs(len(t) - RATE * 40) < 4.5 * np.sqrt(RATE * 40)
+    assert stats.ks_2samp(t, full.t).pvalue > ALPHA
+    assert stats.ks_2samp(np.concatenate([c.r for c in chunks]), full.r).pvalue > ALPHA
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: S.Cylindrical(beta=-1), "beta"),
+    (lambda: S.Cylindrical(z_g=0), "z_g"),
+    (lambda: S.SpiralArms(w=0), "w"),
+    (lambda: S.SpiralArms(placement="sun"), "placement"),
+    (lambda: S.SpiralArms(r_spread=0.5), "r_spread"),
+    (lambda: S.ExponentialDisk(r_d=np.nan), "r_d"),
+    (lambda: S.MovingSpiralArms(f_arm=1.5), "f_arm"),
+    (lambda: S.MovingSpiralArms(sigma_arm=-0.1), "sigma_arm"),
+    (lambda: S.MovingSpiralArms(omega=np.inf), "omega"),
+    (lambda: S.sample(S.Cylindrical(), -1.0, 10.0, 0), "rate"),
+    (lambda: S.sample(S.Cylindrical(), 1.0, 0.0, 0), "T"),
+    (lambda: S.sample(S.Cylindrical(), 1.0, 10.0, 0, t_max=20.0), "t_max"),
+    (lambda: S.sample(S.Cylindrical(), 1.0, 10.0, "seed"), "rng"),
+    (lambda: next(S.sample_chunks(S.Cylindrical(), 1.0, 10.0, 0, 0.0)), "chunk_span"),
+    (lambda: S.sample("disk", 1.0, 10.0, 0), "model"),
+    (lambda: S.local_rate(S.Cylindrical(), 0.0), "rate"),
+    (lambda: S.surface_density(S.Cylindrical(), 1.0, 1.0, T=10.0), "T"),
+])
+def test_bad_parameters(make, name):
+    with pytest.raises(ValueError, match=name):
+        make()
