@@ -1,0 +1,287 @@
+"""Diffusion coefficients D(E, Z) and the supernova-remnant escape time.
+
+All models are small frozen dataclasses with one vectorised method
+``D(E, Z)``: ``E`` is the total energy per nucleus in GeV, ``Z`` the charge
+number, and the result is in kpc^2/Myr (the internal units of
+:mod:`crlib.units`).  Rigidity is ``R = E / Z`` (GV for E in GeV; all particles
+are taken ultra-relativistic).
+
+Models (MODEL.md section 2):
+
+* :class:`PowerLawDiffusion` -- ``D0 (R / R0)^delta``;
+* :class:`BADiffusion` -- Blasi & Amato 2012 (BA, section 2), normalised to the
+  B/C ratio through ``D28 / H_kpc``;
+* :func:`SHDiffusion` -- the small-halo paper's nominal ``D0 = 6e26 cm^2/s``,
+  ``p = 1/3`` (a :class:`PowerLawDiffusion`);
+* :class:`KneeBreak` -- wraps any model; above the energy at which the Larmor
+  radius equals the mean free path (SH section 2) the coefficient grows as
+  ``E^2`` (small-angle scattering), continuously.
+
+:func:`transition_energy` gives that energy, :func:`escape_time` the energy-
+dependent escape time from a remnant in BA's continuous-escape scenario.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from scipy.optimize import brentq
+
+from . import _validate as V
+from .units import GeV, PeV, c_light, cm2_per_s, e_charge, kpc, muG, yr
+
+__all__ = [
+    "PowerLawDiffusion", "BADiffusion", "SHDiffusion", "KneeBreak",
+    "transition_energy", "larmor_radius", "mean_free_path", "escape_time",
+]
+
+
+def _energy_charge(E, Z):
+    E = V.positive("E", E)
+    Z = V.positive("Z", Z)
+    return np.asarray(E, dtype=float), np.asarray(Z, dtype=float)
+
+
+def _out(arr):
+    arr = np.asarray(arr, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+@dataclass(frozen=True)
+class PowerLawDiffusion:
+    """Power law in rigidity, ``D = D0 (E / Z / R0)^delta``.
+
+    Parameters
+    ----------
+    D0 : float
+        Coefficient at rigidity ``R0``, kpc^2/Myr (write ``3e28 * cm2_per_s``).
+    delta : float
+        Slope, ``0 <= delta < 1`` (a slope of 1 or more has no Larmor-radius
+        transition, see :func:`transition_energy`).
+    R0 : float
+        Reference rigidity in GV (energy per charge in GeV), default 1.
+    """
+
+    D0: float
+    delta: float
+    R0: float = 1.0 * GeV
+
+    def __post_init__(self):
+        object.__setattr__(self, "D0", V.positive("D0", V.as_float("D0", self.D0)))
+        object.__setattr__(self, "delta",
+                           V.in_closed_interval("delta", V.as_float("delta", self.delta), 0.0, 0.999))
+        object.__setattr__(self, "R0", V.positive("R0", V.as_float("R0", self.R0)))
+
+    def power_law(self):
+        """Return ``(D0, delta, R0)``: every model that is a pure power law has this."""
+        return self.D0, self.delta, self.R0
+
+    def D(self, E, Z=1.0):
+        """Diffusion coefficient in kpc^2/Myr at energy ``E`` (GeV) for charge ``Z``."""
+        E, Z = _energy_charge(E, Z)
+        return _out(self.D0 * (E / Z / self.R0) ** self.delta)
+
+
+@dataclass(frozen=True)
+class BADiffusion:
+    """Blasi & Amato (2012) diffusion coefficient (BA section 2, MODEL.md section 2).
+
+    ``D(R) = 1e28 * D28 * (R / 3 GV)^delta`` cm^2/s.  Without ``D28`` the B/C
+    normalisation of BA is used: ``D28 = 1.33 H_kpc`` for ``delta = 1/3`` and
+    ``D28 = 0.55 H_kpc`` for ``delta = 0.6``; any other slope needs ``D28``.
+
+    Parameters
+    ----------
+    delta : float
+        Slope of the rigidity dependence.
+    H : float
+        Halo half-height in kpc.
+    D28 : float, optional
+        Normalisation in units of 1e28 cm^2/s at 3 GV.
+    """
+
+    delta: float
+    H: float
+    D28: Optional[float] = None
+
+    def __post_init__(self):
+        delta = V.in_closed_interval("delta", V.as_float("delta", self.delta), 0.0, 0.999)
+        H = V.positive("H", V.as_float("H", self.H))
+        object.__setattr__(self, "delta", delta)
+        object.__setattr__(self, "H", H)
+        if self.D28 is None:
+            if math.isclose(delta, 1.0 / 3.0, rel_tol=1e-6):
+                d28 = 1.33 * H / kpc
+            elif math.isclose(delta, 0.6, rel_tol=1e-6):
+                d28 = 0.55 * H / kpc
+            else:
+                raise ValueError(
+                    f"D28 must be given for delta = {delta!r}: BA's B/C normalisation "
+                    "exists only for delta in {1/3, 0.6}")
+        else:
+            d28 = V.positive("D28", V.as_float("D28", self.D28))
+        object.__setattr__(self, "D28", d28)
+
+    def power_law(self):
+        return 1e28 * self.D28 * cm2_per_s, self.delta, 3.0 * GeV
+
+    def D(self, E, Z=1.0):
+        """Diffusion coefficient in kpc^2/Myr (BA section 2)."""
+        D0, delta, R0 = self.power_law()
+        E, Z = _energy_charge(E, Z)
+        return _out(D0 * (E / Z / R0) ** delta)
+
+
+def SHDiffusion(D0=6e26 * cm2_per_s, p=1.0 / 3.0):
+    """The small-halo paper's coefficient ``D0 (E / Z GeV)^p`` (SH section 2).
+
+    Defaults are SH's nominal values, ``D0 = 6e26 cm^2/s`` and ``p = 1/3``.
+    Returns a :class:`PowerLawDiffusion` with ``R0 = 1 GeV``.
+    """
+    return PowerLawDiffusion(D0=D0, delta=p, R0=1.0 * GeV)
+
+
+def larmor_radius(E, Z=1.0, B=1.0 * muG):
+    """Larmor radius ``r_L = E / (Z e B)`` in kpc (E in GeV, B in crlib units)."""
+    E, Z = _energy_charge(E, Z)
+    B = V.positive("B", B)
+    return _out(E / (Z * e_charge * B))
+
+
+def mean_free_path(model, E, Z=1.0):
+    """Scattering mean free path ``lambda = 3 D / c`` in kpc."""
+    return _out(3.0 * np.asarray(model.D(E, Z)) / c_light)
+
+
+def _transition_scalar(model, Z, B):
+    if hasattr(model, "power_law"):
+        D0, p, R0 = model.power_law()
+        # r_L = R/(eB) = 3 D0 (R/R0)^p / c  ->  R^(1-p) = R0^(-p) 3 D0 e B / c
+        return Z * (R0 ** (-p) * 3.0 * D0 * e_charge * B / c_light) ** (1.0 / (1.0 - p))
+
+    def f(logE):
+        E = math.exp(logE)
+        return math.log(E / (Z * e_charge * B)) - math.log(3.0 * float(model.D(E, Z)) / c_light)
+
+    lo, hi = math.log(1e-3 * GeV), math.log(1e15 * GeV)
+    if f(lo) * f(hi) > 0:
+        raise ValueError("transition_energy: no crossing of r_L and 3D/c between 1e-3 and 1e15 GeV")
+    return math.exp(brentq(f, lo, hi, xtol=1e-14, rtol=1e-14))
+
+
+def transition_energy(model, Z=1.0, B=1.0 * muG):
+    """Energy (GeV) at which the Larmor radius equals the mean free path (SH section 2).
+
+    Solves ``E / (Z e B) = 3 D(E, Z) / c``.  For a power law
+    ``D = D0 (E/Z/R0)^p`` the root is closed form (MODEL.md section 2)::
+
+        E_trans / Z = (R0^(-p) * 3 D0 e B / c)^(1 / (1 - p))
+
+    e.g. 2.4 PeV for SH's ``D0 = 6e26 cm^2/s, p = 1/3, B = 1 muG``, growing as
+    ``Z (D0 B)^(3/2)``.  Other models are solved numerically (Brent, in log E).
+
+    Parameters
+    ----------
+    model : diffusion model with ``D(E, Z)``
+    Z : float or array
+        Charge number(s).
+    B : float
+        Magnetic field in crlib units (``2 * muG``).
+    """
+    Z = V.positive("Z", Z)
+    B = V.positive("B", V.as_float("B", B))
+    Zs = np.asarray(Z, dtype=float)
+    out = np.empty_like(Zs)
+    flat = out.reshape(-1)
+    for i, z in enumerate(Zs.reshape(-1)):
+        flat[i] = _transition_scalar(model, float(z), B)
+    return _out(out)
+
+
+@dataclass(frozen=True)
+class KneeBreak:
+    """Any diffusion model with the small-angle-scattering break of SH section 2.
+
+    Below ``E_trans(Z)`` (:func:`transition_energy`) ``D`` is the base model's;
+    above it ``D(E) = D(E_trans) (E / E_trans)^2``, continuous at the break.
+
+    Parameters
+    ----------
+    base : diffusion model
+    B : float
+        Magnetic field (crlib units), default ``1 * muG``.
+    """
+
+    base: object
+    B: float = 1.0 * muG
+
+    def __post_init__(self):
+        if not hasattr(self.base, "D"):
+            raise ValueError(f"base must be a diffusion model with a D(E, Z) method, got {self.base!r}")
+        object.__setattr__(self, "B", V.positive("B", V.as_float("B", self.B)))
+
+    def transition_energy(self, Z=1.0):
+        return transition_energy(self.base, Z, self.B)
+
+    def D(self, E, Z=1.0):
+        """Diffusion coefficient in kpc^2/Myr, with the E^2 regime above E_trans(Z)."""
+        E, Z = _energy_charge(E, Z)
+        E, Z = np.broadcast_arrays(E, Z)
+        Et = np.asarray(self.transition_energy(Z), dtype=float)
+        Dt = np.asarray(self.base.D(Et, Z), dtype=float)
+        Db = np.asarray(self.base.D(E, Z), dtype=float)
+        return _out(np.where(E > Et, Dt * (E / Et) ** 2, Db))
+
+
+def escape_time(E, Z=1.0, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV, tau_SNR=3e4 * yr):
+    """Escape time (Myr) from the remnant in BA's continuous-escape scenario (BA eqs. 2.6-2.9).
+
+    The maximum energy falls after the start of the Sedov-Taylor phase as
+    ``E_max(t) = E_M (t / T_ST)^(-alpha)`` with ``alpha = ln(E_M/E0) / ln(tau_SNR/T_ST)``
+    so that ``E_max(tau_SNR) = E0``.  Particles of energy ``E`` leave when
+    ``E_max`` has fallen to ``E``::
+
+        t_esc(E) = T_ST (E_M / E)^(1/alpha),   E_M = Z * E_M_p.
+
+    Conventions (documented choices):
+
+    * ``E >= E_M``: escape at ``T_ST`` (the injected spectrum's own cut-off
+      suppresses these energies);
+    * ``t_esc > tau_SNR`` (i.e. ``E < Z E0``): the particles are still confined
+      when the remnant dies, ``inf`` is returned and the burst contributes
+      nothing (``observe`` treats an infinite delay as zero contribution).
+      BA's eq. 2.8 writes the upper limit as ``1 + tau_SNR/T_ST``; we use the
+      limit ``tau_SNR/T_ST`` that follows from ``E_max(tau_SNR) = E0``.
+
+    The Green function of a burst is then evaluated at ``tau - t_esc(E)`` (BA eq. 2.7).
+
+    Parameters
+    ----------
+    E : float or array
+        Total energy per nucleus, GeV.
+    Z : float or array
+        Charge number.
+    T_ST, tau_SNR : float
+        Start of the Sedov-Taylor phase and lifetime of the remnant, Myr.
+    E_M_p, E0 : float
+        Proton maximum energy at T_ST and energy escaping at tau_SNR (GeV, per charge).
+    """
+    E, Z = _energy_charge(E, Z)
+    T_ST = V.positive("T_ST", V.as_float("T_ST", T_ST))
+    tau_SNR = V.positive("tau_SNR", V.as_float("tau_SNR", tau_SNR))
+    if not tau_SNR > T_ST:
+        raise ValueError(f"tau_SNR must be > T_ST = {T_ST!r}, got {tau_SNR!r}")
+    E_M_p = V.positive("E_M_p", V.as_float("E_M_p", E_M_p))
+    E0 = V.positive("E0", V.as_float("E0", E0))
+    if not E_M_p > E0:
+        raise ValueError(f"E_M_p must be > E0 = {E0!r}, got {E_M_p!r}")
+    alpha = math.log(E_M_p / E0) / math.log(tau_SNR / T_ST)
+    E, Z = np.broadcast_arrays(E, Z)
+    EM = Z * E_M_p
+    x = np.maximum(EM / E, 1.0) ** (1.0 / alpha)
+    t = T_ST * x
+    t = np.where(x > tau_SNR / T_ST * (1 + 1e-12), np.inf, t)
+    return _out(t)
