@@ -166,16 +166,20 @@ def realization(scenario, seed, chan=None):
         ``n`` (n_species, n_E): density per GeV per kpc³;
         ``grad`` (n_species, n_E, 3): its gradient per kpc;
         ``delta`` (n_E, 3): the all-particle dipole vector (BA eq. 3.1);
-        ``n_sources``: the number of supernovae drawn.
+        ``n_sources``: the number of supernovae inside the halo.
     """
     chan = channels(scenario) if chan is None else chan
     rng = np.random.default_rng(seed)
     cat = sample(scenario.sources, scenario.rate, scenario.T, rng)
-    n, grad = observe(cat.x, cat.y, cat.z, cat.t, chan.D, scenario.H, gamma=chan.gamma,
+    # A supernova outside the halo (|z| >= H, possible for thin halos such as SH's
+    # h = 250 pc with exponential heights) injects nothing into the diffusion volume.
+    inside = np.abs(cat.z) < scenario.H
+    x, y, z, t = (np.ascontiguousarray(a[inside]) for a in (cat.x, cat.y, cat.z, cat.t))
+    n, grad = observe(x, y, z, t, chan.D, scenario.H, gamma=chan.gamma,
                       delay=chan.delay, tol=scenario.tol)
     n = n * chan.weight
     grad = grad * chan.weight[..., None]
-    return {"n": n, "grad": grad, "delta": dipole(n, grad, chan.D), "n_sources": len(cat)}
+    return {"n": n, "grad": grad, "delta": dipole(n, grad, chan.D), "n_sources": int(inside.sum())}
 
 
 @dataclass(frozen=True)
