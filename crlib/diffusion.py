@@ -76,11 +76,24 @@ class PowerLawDiffusion:
         object.__setattr__(self, "R0", V.positive("R0", V.as_float("R0", self.R0)))
 
     def power_law(self):
-        """Return ``(D0, delta, R0)``: every model that is a pure power law has this."""
+        """Return ``(D0, delta, R0)`` (kpc^2/Myr, -, GV): every pure power-law model has this (MODEL.md section 2)."""
         return self.D0, self.delta, self.R0
 
     def D(self, E, Z=1.0):
-        """Diffusion coefficient in kpc^2/Myr at energy ``E`` (GeV) for charge ``Z``."""
+        """Diffusion coefficient at total energy ``E`` per nucleus for charge ``Z`` (MODEL.md section 2, ``D0 (E / Z / R0)^delta``).
+
+        Parameters
+        ----------
+        E : float or array
+            Total energy per nucleus, GeV (> 0).
+        Z : float or array
+            Charge number (> 0); broadcasts with ``E``.
+
+        Returns
+        -------
+        float or array
+            ``D`` in kpc^2/Myr (divide by ``crlib.units.cm2_per_s`` for cm^2/s).
+        """
         E, Z = _energy_charge(E, Z)
         return _out(self.D0 * (E / Z / self.R0) ** self.delta)
 
@@ -126,10 +139,24 @@ class BADiffusion:
         object.__setattr__(self, "D28", d28)
 
     def power_law(self):
+        """Return ``(D0, delta, R0)`` = ``(1e28 D28 cm^2/s in kpc^2/Myr, delta, 3 GV)`` (BA eq. 2.3)."""
         return 1e28 * self.D28 * cm2_per_s, self.delta, 3.0 * GeV
 
     def D(self, E, Z=1.0):
-        """Diffusion coefficient in kpc^2/Myr (BA section 2)."""
+        """Diffusion coefficient at total energy ``E`` per nucleus for charge ``Z`` (BA eq. 2.3).
+
+        Parameters
+        ----------
+        E : float or array
+            Total energy per nucleus, GeV (> 0).
+        Z : float or array
+            Charge number (> 0); broadcasts with ``E``.
+
+        Returns
+        -------
+        float or array
+            ``D`` in kpc^2/Myr (divide by ``crlib.units.cm2_per_s`` for cm^2/s).
+        """
         D0, delta, R0 = self.power_law()
         E, Z = _energy_charge(E, Z)
         return _out(D0 * (E / Z / R0) ** delta)
@@ -145,14 +172,38 @@ def SHDiffusion(D0=6e26 * cm2_per_s, p=1.0 / 3.0):
 
 
 def larmor_radius(E, Z=1.0, B=1.0 * muG):
-    """Larmor radius ``r_L = E / (Z e B)`` in kpc (E in GeV, B in crlib units)."""
+    """Larmor radius ``r_L = E / (Z e B)`` (SH section 2) of an ultra-relativistic nucleus.
+
+    Parameters
+    ----------
+    E : float or array
+        Total energy per nucleus, GeV.
+    Z : float or array
+        Charge number.
+    B : float
+        Magnetic field in crlib units (``3 * muG``).
+
+    Returns
+    -------
+    float or array
+        ``r_L`` in kpc.
+    """
     E, Z = _energy_charge(E, Z)
     B = V.positive("B", B)
     return _out(E / (Z * e_charge * B))
 
 
 def mean_free_path(model, E, Z=1.0):
-    """Scattering mean free path ``lambda = 3 D / c`` in kpc."""
+    """Scattering mean free path ``lambda = 3 D / c`` (SH eq. 2), in kpc.
+
+    Parameters
+    ----------
+    model : diffusion model with ``D(E, Z)`` (kpc^2/Myr)
+    E : float or array
+        Total energy per nucleus, GeV.
+    Z : float or array
+        Charge number.
+    """
     return _out(3.0 * np.asarray(model.D(E, Z)) / c_light)
 
 
@@ -190,6 +241,11 @@ def transition_energy(model, Z=1.0, B=1.0 * muG):
         Charge number(s).
     B : float
         Magnetic field in crlib units (``2 * muG``).
+
+    Returns
+    -------
+    float or array
+        ``E_trans`` in GeV (total energy per nucleus), with ``Z``'s shape.
     """
     Z = V.positive("Z", Z)
     B = V.positive("B", V.as_float("B", B))
@@ -224,10 +280,24 @@ class KneeBreak:
         object.__setattr__(self, "B", V.positive("B", V.as_float("B", self.B)))
 
     def transition_energy(self, Z=1.0):
+        """Energy (GeV) of the break for charge ``Z``: :func:`transition_energy` of the base model (SH section 2)."""
         return transition_energy(self.base, Z, self.B)
 
     def D(self, E, Z=1.0):
-        """Diffusion coefficient in kpc^2/Myr, with the E^2 regime above E_trans(Z)."""
+        """Diffusion coefficient at total energy ``E`` per nucleus for charge ``Z`` (SH section 2: the base model below ``E_trans(Z)``, ``D(E_trans) (E/E_trans)^2`` above).
+
+        Parameters
+        ----------
+        E : float or array
+            Total energy per nucleus, GeV (> 0).
+        Z : float or array
+            Charge number (> 0); broadcasts with ``E``.
+
+        Returns
+        -------
+        float or array
+            ``D`` in kpc^2/Myr (divide by ``crlib.units.cm2_per_s`` for cm^2/s).
+        """
         E, Z = _energy_charge(E, Z)
         E, Z = np.broadcast_arrays(E, Z)
         Et = np.asarray(self.transition_energy(Z), dtype=float)

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -78,7 +79,7 @@ from .galaxy import OBSERVER
 
 __all__ = [
     "slab_green", "slab_green_gradient", "green_images", "green_eigen",
-    "observe", "terms_needed", "U_SWITCH", "single_mode_u",
+    "observe", "terms_needed", "U_SWITCH", "single_mode_u", "mode_thresholds",
 ]
 
 #: Dimensionless time ``D tau / H^2`` at which ``scheme="auto"`` switches from images to eigenmodes.
@@ -93,7 +94,24 @@ _SCHEMES = {"auto": MODE_AUTO, "images": MODE_IMAGES, "eigen": MODE_EIGEN, "sh":
 
 
 def single_mode_u(tol):
-    """``u1 = 4 (ln(2/tol) + 1) / (3 pi^2)``: above ``D tau / H^2 = u1`` one eigenmode meets ``tol``."""
+    """Dimensionless age above which one eigenmode of the slab series meets ``tol``.
+
+    From the tail bound of the eigenmode form (MODEL.md section 3; module
+    docstring): with ``q = exp(-pi^2 u / 4)`` the neglected modes are below
+    ``2 q^3 / (1 - 2 q^5)`` relative to the fundamental, which is ``<= tol`` for
+
+        u >= u1 = 4 (ln(2/tol) + 1) / (3 pi^2)      (3.34 for tol = 1e-10).
+
+    Parameters
+    ----------
+    tol : float
+        Relative tolerance in (0, 1).
+
+    Returns
+    -------
+    float
+        ``u1`` (dimensionless, ``u = D tau / H^2``).
+    """
     return 4.0 * (math.log(2.0 / tol) + 1.0) / (3.0 * math.pi ** 2)
 
 
@@ -127,10 +145,22 @@ def _n_modes(u, tol):
 
 
 def terms_needed(u, tol=1e-10, form="auto"):
-    """Number of terms the a-priori bounds ask for at ``u = D tau / H^2``.
+    """Number of terms the a-priori truncation bounds ask for (MODEL.md section 3).
 
-    ``form="images"`` returns the number of images ``2N + 1``, ``"eigen"`` the
-    number of modes ``K``, ``"auto"`` whichever the default scheme uses.
+    Parameters
+    ----------
+    u : float or array
+        Dimensionless age ``D tau / H^2`` (> 0).
+    tol : float
+        Relative tolerance in (0, 1), in the sense of the module docstring.
+    form : {"auto", "images", "eigen"}
+        ``"images"``: number of images ``2N + 1`` of BA eq. 2.4; ``"eigen"``: number
+        of eigenmodes ``K``; ``"auto"``: whichever the default scheme uses at ``u``
+        (images below :data:`U_SWITCH`).
+
+    Returns
+    -------
+    int or array of int
     """
     tol = V.tolerance("tol", tol)
     u = np.asarray(V.positive("u", u), dtype=float)
@@ -325,13 +355,33 @@ def slab_green(x, y, z, xs, ys, zs, tau, D, H, gamma=0.0, tol=1e-10, scheme="aut
 
     Parameters
     ----------
+    x, y, z : float or array
+        Observer position, kpc (``|z| <= H``).
+    xs, ys, zs : float or array
+        Source position, kpc (``|zs| < H``).
+    tau : float or array
+        Time since the burst, Myr (> 0).
+    D : float or array
+        Diffusion coefficient, kpc^2/Myr (> 0).
+    H : float or array
+        Halo half-height, kpc (> 0).
+    gamma : float or array
+        Spallation rate, 1/Myr (>= 0); the result carries ``exp(-gamma tau)``.
     tol : float
         Relative tolerance of the series truncation (see the module docstring
         for exactly what it is relative to).
     scheme : {"auto", "sh", "images", "eigen"}
         ``"auto"``: form and number of terms from ``tol``; ``"sh"``: the small-halo
-        paper's fixed scheme; ``"images"`` / ``"eigen"``: that form with
+        paper's fixed scheme (SH eq. 6); ``"images"`` / ``"eigen"``: that form with
         ``nterms`` terms (images ``|n| <= nterms``; modes ``k = 1..nterms``).
+    nterms : int, optional
+        Number of terms for ``scheme="images"`` or ``"eigen"``.
+
+    Returns
+    -------
+    array or float
+        ``G`` in particles per kpc^3 per injected particle, with the broadcast
+        shape of the arguments.
     """
     return _slab(x, y, z, xs, ys, zs, tau, D, H, gamma, tol, scheme, nterms)[..., 0]
 
@@ -340,26 +390,41 @@ def slab_green_gradient(x, y, z, xs, ys, zs, tau, D, H, gamma=0.0, tol=1e-10, sc
                         nterms=None):
     """Gradient of :func:`slab_green` with respect to the observer position ``(x, y, z)``.
 
-    Analytic: ``dG/dx = -(x - xs) / (2 D tau) G`` (likewise y); ``dG/dz`` from
-    differentiating the vertical series term by term.  Same arguments as
-    :func:`slab_green`; the result has a last axis of length 3 (kpc^-4).
+    Analytic (MODEL.md section 3): ``dG/dx = -(x - xs) / (2 D tau) G`` (likewise
+    y); ``dG/dz`` from differentiating the vertical series of BA eq. 2.4 (or its
+    eigenmode form) term by term, with the same truncation rule.
+
+    Parameters
+    ----------
+    Same as :func:`slab_green`.
+
+    Returns
+    -------
+    array
+        Shape ``broadcast shape + (3,)``: the components ``(dG/dx, dG/dy, dG/dz)``
+        along the last axis, in particles per kpc^4 per injected particle.
     """
     return _slab(x, y, z, xs, ys, zs, tau, D, H, gamma, tol, scheme, nterms)[..., 1:]
 
 
 def green_images(x, y, z, xs, ys, zs, tau, D, H, gamma=0.0, n_images=5, gradient=False):
-    """Image-series Green function with images ``|n| <= n_images`` (no adaptivity).
+    """Image-series Green function (BA eq. 2.4) with images ``|n| <= n_images``, no adaptivity.
 
-    Returns the density, or ``(density, gradient)`` with ``gradient=True``.
+    Arguments and units as in :func:`slab_green`.  Returns the density
+    (kpc^-3 per injected particle) or, with ``gradient=True``, ``(density,
+    gradient)`` with the gradient's components on a last axis of length 3 (kpc^-4).
     """
     r = _slab(x, y, z, xs, ys, zs, tau, D, H, gamma, 0.5, "images", n_images)
     return (r[..., 0], r[..., 1:]) if gradient else r[..., 0]
 
 
 def green_eigen(x, y, z, xs, ys, zs, tau, D, H, gamma=0.0, n_modes=10, gradient=False):
-    """Eigenmode-series Green function with modes ``k = 1..n_modes`` (no adaptivity).
+    """Eigenmode-series Green function (MODEL.md section 3) with modes ``k = 1..n_modes``.
 
-    Returns the density, or ``(density, gradient)`` with ``gradient=True``.
+    No adaptivity.  Arguments and units as in :func:`slab_green`.  Returns the
+    density (kpc^-3 per injected particle) or, with ``gradient=True``,
+    ``(density, gradient)`` with the gradient's components on a last axis of
+    length 3 (kpc^-4).
     """
     r = _slab(x, y, z, xs, ys, zs, tau, D, H, gamma, 0.5, "eigen", n_modes)
     return (r[..., 0], r[..., 1:]) if gradient else r[..., 0]
@@ -646,9 +711,15 @@ def _combine(part, out):
             out[j, c] = s
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _prepare(x, y, zs, t, xo, yo, zo, H):
-    """Per-source quantities that do not depend on the channel (D, gamma, delay)."""
+    """Per-source quantities that do not depend on the channel (D, gamma, delay).
+
+    With a = pi (zo + H)/2H (fixed) and b = pi (zs + H)/2H = pi/2 + phi,
+    phi = pi zs / 2H in (-pi/2, pi/2): sin b = cos phi and cos b = -sin phi, evaluated
+    by their Taylor polynomials (degree 22 and 21, truncation < 1e-18 on |phi| < pi/2)
+    so that the loop vectorises; the products of a and b follow by angle addition.
+    """
     n = t.size
     dx = np.empty(n)
     dy = np.empty(n)
@@ -660,12 +731,50 @@ def _prepare(x, y, zs, t, xo, yo, zo, H):
     st1 = np.empty(n)
     ct2 = np.empty(n)
     st2 = np.empty(n)
+    a = 0.5 * math.pi * (zo + H) / H
+    sa = math.sin(a)
+    ca = math.cos(a)
+    c = 0.5 * math.pi / H
     for i in range(n):
-        dx[i] = xo - x[i]
-        dy[i] = yo - y[i]
-        rho2[i] = dx[i] * dx[i] + dy[i] * dy[i]
+        ddx = xo - x[i]
+        ddy = yo - y[i]
+        dx[i] = ddx
+        dy[i] = ddy
+        rho2[i] = ddx * ddx + ddy * ddy
         invt[i] = 1.0 / t[i]
-        s1[i], d1[i], ct1[i], st1[i], ct2[i], st2[i] = _trig(zo, zs[i], H)
+        ph = c * zs[i]
+        p2 = ph * ph
+        cs = 1.0 / 1124000727777607680000.0       # cos: 1/22!
+        cs = 1.0 / 2432902008176640000.0 - p2 * cs
+        cs = 1.0 / 6402373705728000.0 - p2 * cs
+        cs = 1.0 / 20922789888000.0 - p2 * cs
+        cs = 1.0 / 87178291200.0 - p2 * cs
+        cs = 1.0 / 479001600.0 - p2 * cs
+        cs = 1.0 / 3628800.0 - p2 * cs
+        cs = 1.0 / 40320.0 - p2 * cs
+        cs = 1.0 / 720.0 - p2 * cs
+        cs = 1.0 / 24.0 - p2 * cs
+        cs = 0.5 - p2 * cs
+        cs = 1.0 - p2 * cs
+        sn = 1.0 / 51090942171709440000.0         # sin: 1/21!
+        sn = 1.0 / 121645100408832000.0 - p2 * sn
+        sn = 1.0 / 355687428096000.0 - p2 * sn
+        sn = 1.0 / 1307674368000.0 - p2 * sn
+        sn = 1.0 / 6227020800.0 - p2 * sn
+        sn = 1.0 / 39916800.0 - p2 * sn
+        sn = 1.0 / 362880.0 - p2 * sn
+        sn = 1.0 / 5040.0 - p2 * sn
+        sn = 1.0 / 120.0 - p2 * sn
+        sn = 1.0 / 6.0 - p2 * sn
+        sn = ph * (1.0 - p2 * sn)
+        sb = cs
+        cb = -sn
+        s1[i] = sa * sb
+        d1[i] = ca * sb
+        ct1[i] = ca * cb + sa * sb
+        st1[i] = sa * cb - ca * sb
+        ct2[i] = ca * cb - sa * sb
+        st2[i] = sa * cb + ca * sb
     return dx, dy, rho2, invt, s1, d1, ct1, st1, ct2, st2
 
 
@@ -673,10 +782,25 @@ _UK_CACHE = {}
 
 
 def mode_thresholds(tol):
-    """u_K, K = 1..KMAX: smallest D tau / H^2 at which K eigenmodes satisfy the a-priori bound.
+    """Smallest ``u = D tau / H^2`` at which K eigenmodes meet the a-priori bound (MODEL.md section 3).
 
-    KMAX is the number of modes needed at the switch U_SWITCH; u_KMAX = U_SWITCH.
-    Found by bisection (the bound decreases with u)."""
+    The many-source kernel uses these thresholds to give every (source, channel)
+    pair the number of modes its ``u`` needs: with sources sorted by age, the
+    pairs that need ``K`` modes form one contiguous run per channel.
+
+    Parameters
+    ----------
+    tol : float
+        Relative tolerance in (0, 1).
+
+    Returns
+    -------
+    array of float, length KMAX
+        ``u_K`` for ``K = 1..KMAX`` (dimensionless), decreasing; KMAX is the number
+        of modes needed at the switch :data:`U_SWITCH`, and ``u_KMAX = U_SWITCH``.
+        Found by bisection (the bound decreases with ``u``).
+    """
+    tol = V.tolerance("tol", tol)
     if tol in _UK_CACHE:
         return _UK_CACHE[tol]
     kmax = int(_n_modes(U_SWITCH, tol))
@@ -693,6 +817,10 @@ def mode_thresholds(tol):
         out[K - 1] = hi
     _UK_CACHE[tol] = out
     return out
+
+
+#: below this many (source, channel) pairs observe() runs on one thread
+_SERIAL_PAIRS = 200_000
 
 
 def block_size(n_sources):
@@ -762,7 +890,12 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
     anisotropy then changes by at most about ``tol`` times its natural size
     ``lambda / H``).  The cut-off index is found by bisection (the predicate is
     monotone in ``i``).  Total error: series truncation plus skip, each at most
-    ``tol`` in the senses above.
+    ``tol`` in the senses above.  In short, the tolerance is *per source* for
+    the truncation of the series (each source's term is exact to ``tol`` times
+    its own natural size, which for a source and an observer near the
+    mid-plane is its own contribution, so the summed error is about ``tol``
+    relative to the total) and *relative to the total density* for the skip
+    rule.
 
     Determinism: sources are processed in fixed-size blocks (size depends only
     on the number of sources), each block's partial sums are stored and
@@ -838,6 +971,30 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
         ibound = np.full((nch, uK.size), n_src, dtype=np.int64)
     args = (t, invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2, Dflat, gamma, delay_k,
             H, tol, mode, ibound)
+    # Small jobs run on the calling thread only: waking the thread pool costs more than the
+    # work, and on a busy machine a descheduled worker can stall a launch for milliseconds.
+    # The partial sums do not depend on the number of threads, so neither does the result.
+    nthreads = numba.get_num_threads()
+    if n_src * nch < _SERIAL_PAIRS:
+        numba.set_num_threads(1)
+    try:
+        _run_blocks(skip, nblk, block, args, cut, part, t, Dflat, gamma, delay_k, delay, H, tol,
+                    n_src, nch)
+    finally:
+        numba.set_num_threads(nthreads)
+    res = np.zeros((nch, 4))
+    if nblk > 0:
+        _combine(part, res)
+    n = res[:, 0].reshape(shape)
+    grad = res[:, 1:].reshape(shape + (3,))
+    if return_stats:
+        return n, grad, {"cut": cut.reshape(shape), "block": block}
+    return n, grad
+
+
+def _run_blocks(skip, nblk, block, args, cut, part, t, Dflat, gamma, delay_k, delay, H, tol,
+                n_src, nch):
+    """All source blocks into ``part``; with ``skip``, the skip rule's cut-offs go into ``cut``."""
     if skip and nblk > 0:
         pre = min(nblk, 4)
         _blocks(0, pre, block, *args, cut, part)
@@ -847,14 +1004,6 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
         _cuts(t, Dflat, gamma, delay_k, H, tol, nlow[:, 0].copy(), min(n_src, pre * block), cut2)
         cut2[~np.isfinite(delay)] = 0
         _blocks(pre, nblk, block, *args, cut2, part)
-        cut = cut2
+        cut[:] = cut2
     elif nblk > 0:
         _blocks(0, nblk, block, *args, cut, part)
-    res = np.zeros((nch, 4))
-    if nblk > 0:
-        _combine(part, res)
-    n = res[:, 0].reshape(shape)
-    grad = res[:, 1:].reshape(shape + (3,))
-    if return_stats:
-        return n, grad, {"cut": cut.reshape(shape), "block": block}
-    return n, grad

@@ -151,8 +151,10 @@ def _ba_eq38_quadrature(N0, rate, D, H, T_min, R_d, l_max=6):
         tau = math.exp(lntau)
         return tau * radial(tau) * image_sum(tau) ** 2 / (4 * math.pi * D * tau) ** 3
 
-    val = integrate.quad(integrand, math.log(T_min), math.log(T_min) + 25, limit=400,
-                         epsrel=1e-9)[0]
+    # beyond D tau = 30 H^2 the vertical factor is below exp(-140): stop there, where the
+    # truncated image sum is still exact (l_max^2 H^2 / D tau >= 50 for l_max = 40)
+    upper = min(math.log(T_min) + 25, math.log(30 * H**2 / D))
+    val = integrate.quad(integrand, math.log(T_min), upper, limit=400, epsrel=1e-10)[0]
     return N0**2 * D**2 * rate / (math.pi * R_d**2) * val
 
 
@@ -165,6 +167,30 @@ def test_ba_eq39_against_quadrature_of_eq38():
     # outside the regime (H^2/(D T_min) ~ 1) the image terms matter and eq. 3.9 overestimates
     num_small_H = _ba_eq38_quadrature(N0, rate, D, 0.2 * kpc, T_min, R_d)
     assert num_small_H < 0.9 * an.ba_current_fluctuation(N0, rate, D, T_min, R_d)
+
+
+@pytest.mark.parametrize("H", [4 * kpc, 0.4 * kpc, 0.2 * kpc])
+def test_ba_eq38_full_image_sum_against_quadrature(H):
+    # independent: radial quad to R_d and explicit image sums, vs the closed radial integral
+    N0, rate, R_d, D, T_min = 1.0, 1 / (30 * yr), 15 * kpc, 0.05, 1.0
+    num = _ba_eq38_quadrature(N0, rate, D, H, T_min, R_d, l_max=40)
+    full = an.ba_current_fluctuation_full(N0, rate, D, H, T_min, R_d)
+    assert full == pytest.approx(num, rel=1e-6)
+    # never above the l = m = 0 approximation (BA eq. 3.9); the image terms remove the
+    # ages tau >~ H^2/D, a relative correction of order (D T_min / H^2)^2
+    lead = an.ba_current_fluctuation(N0, rate, D, T_min, R_d)
+    assert full <= lead * (1 + 1e-12)
+    u = D * T_min / H**2
+    assert 1 - full / lead < 10 * u**2
+
+
+def test_t_min_local_generalises_eq312():
+    rate, R_d = 1 / (30 * yr), 15 * kpc
+    D = np.array([1e-3, 0.03, 1.0])
+    np.testing.assert_allclose(an.t_min_local(D, rate / (math.pi * R_d**2)), an.ba_T_min(rate, D, R_d), rtol=1e-12)
+    sig = 55.0
+    T = an.t_min_local(D, sig)
+    np.testing.assert_allclose(sig * T * 4 * math.pi * D * T, 1.0, rtol=1e-12)
 
 
 def test_ba_T_min_definition():
@@ -221,6 +247,8 @@ def test_ba_mean_density_against_slab_solution():
     (lambda: an.compton_getting(2.7, -1.0), "v"),
     (lambda: an.compton_getting(2.7, 2 * c_light), "v"),
     (lambda: an.compton_getting("x", 1.0), "gamma"),
+    (lambda: an.t_min_local(0.1, 0.0), "sigma_local"),
+    (lambda: an.ba_current_fluctuation_full(1.0, 1.0, 0.1, -1.0, 1.0, 15.0), "H"),
 ])
 def test_bad_input_names_parameter(call, name):
     with pytest.raises(ValueError, match=rf"^{name} "):

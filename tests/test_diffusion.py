@@ -5,7 +5,7 @@ import pytest
 
 from crlib.diffusion import (BADiffusion, KneeBreak, PowerLawDiffusion, SHDiffusion,
                              escape_time, larmor_radius, mean_free_path, transition_energy)
-from crlib.units import GeV, PeV, cm2_per_s, kpc, muG, yr
+from crlib.units import GeV, PeV, cm2_per_s, muG, yr
 
 
 def test_ba_normalisation():

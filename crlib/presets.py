@@ -1,0 +1,97 @@
+"""Ready-made scenarios of Blasi & Amato (2012), BA §4–§5.
+
+:func:`ba_scenario` builds the :class:`crlib.ensemble.Scenario` of one panel of
+BA's stochastic figures from the handful of parameters the paper varies
+(source model, supernova rate, slope δ, halo height H, continuous escape,
+spiral blurring scale w); everything else is BA's common setting: an 80 Myr
+history, the five nuclear groups with spallation, γ + δ = 2.67, the B/C
+normalisation of D(E) and energies from 1e3 to 1e8 GeV (MODEL.md §2–§5).
+:data:`BA_FIGURES` lists the parameters of each panel.
+"""
+
+import numpy as np
+
+from . import _validate as _v
+from .diffusion import BADiffusion
+from .ensemble import Scenario
+from .sources import Cylindrical, SpiralArms
+from .species import BA_GROUPS
+from .units import Myr, yr
+
+__all__ = ["ba_scenario", "BA_FIGURES", "GAMMA_PLUS_DELTA"]
+
+#: γ + δ of BA (their eq. 2.2 and Paper I): the slope of the observed spectrum.
+GAMMA_PLUS_DELTA = 2.67
+
+_MODELS = ("cylindrical", "spiral")
+
+
+def ba_scenario(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0,
+                tau_snr=None, w=5.0, n_energies=40, E_range=(1e3, 1e8), T=80.0 * Myr,
+                species=BA_GROUPS, spallation=True):
+    """Scenario of one of BA's stochastic-supernova panels.
+
+    Parameters
+    ----------
+    model : {"cylindrical", "spiral"}
+        Source model: :class:`crlib.sources.Cylindrical` or
+        :class:`crlib.sources.SpiralArms` with blurring scale ``w``.
+    rate : float
+        Galactic supernova rate, 1/Myr (BA: ``1/(30*yr)`` or ``1/(100*yr)``).
+    delta : float
+        Slope of D(E); 1/3 or 0.6 (the two slopes with BA's B/C normalisation).
+    H : float
+        Halo half-height, kpc (> 0.15 kpc, the gas half-thickness of the spallation model).
+    tau_snr : float or None
+        None for burst injection, else the remnant lifetime (Myr) of continuous escape.
+    w : float
+        Spiral blurring scale, kpc (used only for ``model="spiral"``).
+    n_energies : int
+        Number of log-spaced energies in ``E_range`` (GeV), >= 1.
+    E_range : (float, float)
+        Lowest and highest total energy per particle, GeV.
+    T : float
+        Span of the supernova history, Myr.
+    species : tuple of Species
+        Nuclear groups (default BA's five).
+    spallation : bool
+
+    Returns
+    -------
+    crlib.ensemble.Scenario
+    """
+    if model not in _MODELS:
+        raise ValueError(f"model must be one of {_MODELS}, got {model!r}")
+    rate = _v.positive("rate", _v.as_float("rate", rate))
+    delta = _v.as_float("delta", delta)
+    if not (np.isclose(delta, 1.0 / 3.0) or np.isclose(delta, 0.6)):
+        raise ValueError(f"delta must be 1/3 or 0.6 (BA's B/C normalisations), got {delta!r}")
+    H = _v.positive("H", _v.as_float("H", H))
+    n_energies = _v.positive_int("n_energies", n_energies)
+    lo, hi = (_v.positive("E_range", _v.as_float("E_range", e)) for e in E_range)
+    if not hi > lo:
+        raise ValueError(f"E_range must be increasing, got {E_range!r}")
+    if model == "cylindrical":
+        sources = Cylindrical()
+    else:
+        sources = SpiralArms(w=_v.positive("w", _v.as_float("w", w)))
+    energies = tuple(np.logspace(np.log10(lo), np.log10(hi), n_energies))
+    return Scenario(sources=sources, rate=rate, T=T, H=H, diffusion=BADiffusion(delta, H),
+                    energies=energies, injection_index=GAMMA_PLUS_DELTA - delta,
+                    species=tuple(species), spallation=spallation, tau_snr=tau_snr)
+
+
+#: Parameters of each stochastic panel of BA (keyword arguments of :func:`ba_scenario`).
+BA_FIGURES = {
+    "BA-2 left": dict(model="cylindrical", rate=1.0 / (100.0 * yr), delta=1.0 / 3.0, H=4.0),
+    "BA-2 right": dict(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0),
+    "BA-3": dict(model="cylindrical", rate=1.0 / (30.0 * yr), delta=0.6, H=4.0),
+    "BA-4 left": dict(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0,
+                      tau_snr=3e4 * yr),
+    "BA-4 right": dict(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0,
+                       tau_snr=3e5 * yr),
+    "BA-5 left": dict(model="spiral", w=5.0, rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0),
+    "BA-5 right": dict(model="spiral", w=2.8, rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0),
+    "BA-8 left": dict(model="cylindrical", rate=1.0 / (100.0 * yr), delta=1.0 / 3.0, H=1.0),
+    "BA-8 right": dict(model="cylindrical", rate=1.0 / (100.0 * yr), delta=1.0 / 3.0, H=2.0),
+}
