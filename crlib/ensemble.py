@@ -29,8 +29,8 @@ from . import __version__
 from . import _validate as _v
 from .anisotropy import amplitude, angle_between, dipole
 from .diffusion import escape_time
-from .green import observe
-from .sources import local_rate, sample
+from .green import far_bound, observe
+from .sources import local_rate, near_region, sample, sample_near, sample_outside
 from .species import BA_GROUPS, injection_shape, normalise_injection, spallation_rate
 from .units import PeV, TeV
 
@@ -69,7 +69,22 @@ class Scenario:
     E_max_p : float
         Proton maximum energy, GeV.
     tol : float
-        Tolerance of the Green-function kernel.
+        Tolerance of the Green-function kernel, of its skip rule and of the
+        near-Sun sampling below.
+    scheme : {"auto", "sh"}
+        Green-function scheme of :func:`crlib.green.observe`: the converged
+        default, or SH's fixed image/eigenmode switch (SH eq. 6, i_max = 5).
+    near_radius : float or None
+        If given (kpc), realizations draw only the sources within this
+        horizontal distance of the Sun exactly (:func:`crlib.sources.sample_near`)
+        and, for the rest, only their numbers per age bin.  A rigorous bound on
+        what the rest could add (:func:`crlib.green.far_bound`) is compared with
+        ``tol`` times the density of the near sources (a lower bound of the total)
+        for the density and every gradient component (the latter against
+        ``tol * n * pi / 2H``, as in the skip rule); the far sources younger than
+        the smallest age beyond which the bound holds are then drawn and added,
+        so the result always meets the tolerance.
+        Meant for thin halos (SH's h = 250 pc), where a few kpc suffice.
     """
 
     sources: object
@@ -84,6 +99,8 @@ class Scenario:
     tau_snr: Optional[float] = None
     E_max_p: float = 3.0 * PeV
     tol: float = 1e-10
+    scheme: str = "auto"
+    near_radius: Optional[float] = None
 
     def __post_init__(self):
         object.__setattr__(self, "rate", _v.positive("rate", self.rate))
@@ -101,6 +118,13 @@ class Scenario:
             object.__setattr__(self, "tau_snr", _v.positive("tau_snr", self.tau_snr))
         object.__setattr__(self, "E_max_p", _v.positive("E_max_p", self.E_max_p))
         object.__setattr__(self, "tol", _v.tolerance("tol", self.tol))
+        if self.scheme not in ("auto", "sh"):
+            raise ValueError(f"scheme must be 'auto' or 'sh', got {self.scheme!r}")
+        if self.near_radius is not None:
+            object.__setattr__(self, "near_radius", _v.positive("near_radius", self.near_radius))
+            if self.tau_snr is not None:
+                raise ValueError("near_radius needs burst injection (tau_snr=None)")
+            near_region(self.sources, self.near_radius, self.T)   # validates model and radius
         if not hasattr(self.diffusion, "D"):
             raise ValueError(f"diffusion must have a method D(E, Z), got {self.diffusion!r}")
 
@@ -166,20 +190,69 @@ def realization(scenario, seed, chan=None):
         ``n`` (n_species, n_E): density per GeV per kpc³;
         ``grad`` (n_species, n_E, 3): its gradient per kpc;
         ``delta`` (n_E, 3): the all-particle dipole vector (BA eq. 3.1);
-        ``n_sources``: the number of supernovae inside the halo.
+        ``n_sources``: the number of supernovae inside the halo that were summed;
+        ``far_age``: the age (Myr) below which the sources beyond ``near_radius``
+        were drawn and summed (T without ``near_radius``: all sources were).
     """
     chan = channels(scenario) if chan is None else chan
+    sc = scenario
     rng = np.random.default_rng(seed)
-    cat = sample(scenario.sources, scenario.rate, scenario.T, rng)
-    # A supernova outside the halo (|z| >= H, possible for thin halos such as SH's
-    # h = 250 pc with exponential heights) injects nothing into the diffusion volume.
-    inside = np.abs(cat.z) < scenario.H
-    x, y, z, t = (np.ascontiguousarray(a[inside]) for a in (cat.x, cat.y, cat.z, cat.t))
-    n, grad = observe(x, y, z, t, chan.D, scenario.H, gamma=chan.gamma,
-                      delay=chan.delay, tol=scenario.tol)
+    if sc.near_radius is None:
+        cat = sample(sc.sources, sc.rate, sc.T, rng)
+        n, grad, n_in = _observe(sc, chan, cat)
+        far = sc.T
+    else:
+        edges = _age_edges(sc, chan)
+        near, rest, outside, region = sample_near(sc.sources, sc.rate, sc.T, rng,
+                                                  sc.near_radius, edges)
+        n, grad, n_in = _observe(sc, chan, near)
+        j = _far_cut(sc, chan, edges, outside + np.histogram(rest.t, edges)[0], n)
+        far = float(edges[j])
+        if j > 0:
+            young = np.zeros_like(outside)
+            young[:j] = outside[:j]
+            drawn = sample_outside(sc.sources, rng, region, edges, young)
+            for cat in (rest, drawn):
+                n2, g2, k = _observe(sc, chan, cat, t_max=far)
+                n, grad, n_in = n + n2, grad + g2, n_in + k
     n = n * chan.weight
     grad = grad * chan.weight[..., None]
-    return {"n": n, "grad": grad, "delta": dipole(n, grad, chan.D), "n_sources": int(inside.sum())}
+    return {"n": n, "grad": grad, "delta": dipole(n, grad, chan.D), "n_sources": n_in,
+            "far_age": far}
+
+
+def _observe(sc, chan, cat, t_max=np.inf):
+    """Per-channel density and gradient (per injected particle) of a catalogue's sources
+    younger than ``t_max``."""
+    # A supernova outside the halo (|z| >= H, possible for thin halos such as SH's
+    # h = 250 pc with exponential heights) injects nothing into the diffusion volume.
+    inside = (np.abs(cat.z) < sc.H) & (cat.t < t_max)
+    x, y, z, t = (np.ascontiguousarray(a[inside]) for a in (cat.x, cat.y, cat.z, cat.t))
+    n, grad = observe(x, y, z, t, chan.D, sc.H, gamma=chan.gamma, delay=chan.delay,
+                      tol=sc.tol, scheme=sc.scheme)
+    return n, grad, int(inside.sum())
+
+
+def _far_cut(sc, chan, edges, counts, n):
+    """Smallest j such that the far sources older than edges[j] provably change the
+    density by at most tol * n and each gradient component by at most tol * n * pi/2H
+    in every channel (n: the near sources' density, a lower bound of the total)."""
+    bn, bg = far_bound(edges, counts, chan.D.reshape(-1), sc.H, sc.near_radius, per_bin=True)
+    # tails[:, j] = sum over bins >= j (zero for j = n_bins)
+    tn = np.concatenate([np.cumsum(bn[:, ::-1], axis=1)[:, ::-1], np.zeros((bn.shape[0], 1))], axis=1)
+    tg = np.concatenate([np.cumsum(bg[:, ::-1], axis=1)[:, ::-1], np.zeros((bg.shape[0], 1))], axis=1)
+    nl = n.reshape(-1, 1)
+    ok = np.all((tn <= sc.tol * nl) & (tg <= sc.tol * nl * np.pi / (2.0 * sc.H)), axis=0)
+    return int(np.argmax(ok))          # ok[-1] is True
+
+
+def _age_edges(sc, chan):
+    """Age bins for the far-source bound: [0, e0], then 200 log-spaced bins to T.
+
+    e0 = a/40 with a = radius^2 / 4 D of the fastest channel, so that the first
+    bin's envelope bound (valid below a/3, see far_bound) carries exp(-40)."""
+    e0 = min(sc.near_radius ** 2 / (160.0 * float(np.max(chan.D))), 0.5 * sc.T)
+    return np.concatenate([[0.0], np.geomspace(e0, sc.T, 201)])
 
 
 @dataclass(frozen=True)
@@ -191,7 +264,8 @@ class EnsembleResult:
     energies : (n_E,) GeV
     delta : (N, n_E, 3) dipole vectors (maximum-intensity direction)
     n : (N, n_species, n_E) densities per GeV per kpc³
-    n_sources : (N,) number of supernovae in each realization
+    n_sources : (N,) number of supernovae summed in each realization
+    far_age : (N,) age (Myr) below which sources beyond ``near_radius`` were drawn (T: all)
     D : (n_species, n_E) diffusion coefficients, kpc²/Myr
     key : str, the cache key
     """
@@ -200,6 +274,7 @@ class EnsembleResult:
     delta: np.ndarray
     n: np.ndarray
     n_sources: np.ndarray
+    far_age: np.ndarray
     D: np.ndarray
     key: str = field(default="")
 
@@ -210,12 +285,12 @@ class EnsembleResult:
 
     def arrays(self):
         return {"energies": self.energies, "delta": self.delta, "n": self.n,
-                "n_sources": self.n_sources, "D": self.D}
+                "n_sources": self.n_sources, "far_age": self.far_age, "D": self.D}
 
 
 def _work(scenario, child, chan):
     r = realization(scenario, child, chan)
-    return r["delta"], r["n"], r["n_sources"]
+    return r["delta"], r["n"], r["n_sources"], r["far_age"]
 
 
 def _cache_path(cache_dir, key):
@@ -228,7 +303,7 @@ def _load(path, key):
         with np.load(path, allow_pickle=False) as f:
             if str(f["key"]) != key:
                 return None
-            return {name: f[name] for name in ("energies", "delta", "n", "n_sources", "D")}
+            return {name: f[name] for name in ("energies", "delta", "n", "n_sources", "far_age", "D")}
     except (OSError, ValueError, KeyError, EOFError, Exception):  # zipfile.BadZipFile and kin
         return None
 
@@ -297,6 +372,7 @@ def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
         delta=np.stack([o[0] for o in out]),
         n=np.stack([o[1] for o in out]),
         n_sources=np.array([o[2] for o in out], dtype=np.int64),
+        far_age=np.array([o[3] for o in out], dtype=float),
         D=chan.D, key=key)
     if cache_dir is not None:
         _save(_cache_path(cache_dir, key), key, result.arrays())

@@ -25,6 +25,7 @@ for the spiral models is a numba kernel.
 """
 
 from dataclasses import dataclass, field
+import functools
 import math
 
 import numpy as np
@@ -800,3 +801,236 @@ def local_rate(model, rate, T=None, *, age=None):
     """
     rate = v.positive("rate", v.as_float("rate", rate))
     return rate * float(surface_density(model, R_SUN, 0.0, T=T, age=age)[()])
+
+
+# --------------------------------------------------------------------------- sampling near the Sun
+#: Arm sources are displaced radially by s ~ Normal(0, sigma_arm).  The latent
+#: region of :func:`near_region` considers arm radii r' within ARM_REACH sigma_arm
+#: of the annulus; a source with r' farther out reaches the annulus only if
+#: |s| > 8 sigma_arm (probability < 1e-15 per source; about 1e-9 per SH realization).
+ARM_REACH = 8.0
+
+
+def _radial_law(model):
+    """(shape, scale) of the Gamma radial law of the disk (and of the radii along arms)."""
+    if isinstance(model, Cylindrical):
+        return 4.0, R_SUN / model.beta
+    return 2.0, model.r_d
+
+
+def _gamma_pdf(r, shape, scale):
+    return r ** (shape - 1.0) * np.exp(-r / scale) / (math.gamma(shape) * scale ** shape)
+
+
+def _gamma_pdf_max(lo, hi, shape, scale):
+    """Maximum of the Gamma pdf on [lo, hi] (mode (shape - 1) scale)."""
+    mode = min(max((shape - 1.0) * scale, lo), hi)
+    return float(_gamma_pdf(mode, shape, scale))
+
+
+@dataclass(frozen=True)
+class NearRegion:
+    """A region S of the sampler's latent variables that holds every source within ``radius``.
+
+    Disk sources (``arm = -1``): radius r in [a, b] = [R_SUN - radius, R_SUN + radius]
+    and azimuth |phi| <= asin(radius / R_SUN).  Arm sources of
+    :class:`MovingSpiralArms` (centroid radius r', azimuth theta_k(r') - omega t,
+    radius r = r' + s): theta_k(r') inside the azimuth window widened by the
+    pattern's turn over (0, T] (so that the condition holds at every age), r'
+    within ``ARM_REACH`` sigma_arm of the annulus, and r' + s in [a, b].  S does
+    not depend on the age, so the sources outside S form a Poisson process
+    uniform in age, of rate ``rate * (1 - p_S)``.
+    """
+
+    radius: float
+    T: float
+    a: float
+    b: float
+    half_angle: float
+    disk_mass: float
+    arm_intervals: tuple       # (arm, r'_lo, r'_hi, probability of (r' in [lo, hi], r' + s in [a, b]))
+    p_S: float
+
+
+@functools.lru_cache(maxsize=64)
+def near_region(model, radius, T):
+    """The latent region S of :class:`NearRegion` for ``model`` and the ages (0, T].
+
+    Supported models: :class:`Cylindrical`, :class:`ExponentialDisk` and
+    :class:`MovingSpiralArms` (BA's blurred :class:`SpiralArms` spreads
+    azimuths over the whole circle and would gain nothing).  ``radius`` must
+    be below R_SUN (minus ``ARM_REACH`` sigma_arm for moving arms).
+    """
+    from scipy.integrate import quad
+    from scipy.special import gammainc, ndtr
+
+    if not isinstance(model, (Cylindrical, ExponentialDisk, MovingSpiralArms)):
+        raise ValueError("near-Sun sampling supports Cylindrical, ExponentialDisk and "
+                         f"MovingSpiralArms, got {type(model).__name__}")
+    radius = v.positive("radius", v.as_float("radius", radius))
+    T = v.positive("T", v.as_float("T", T))
+    f_arm = model.f_arm if isinstance(model, MovingSpiralArms) else 0.0
+    reach = ARM_REACH * model.sigma_arm if f_arm > 0 else 0.0
+    limit = R_SUN - reach
+    if not radius < limit:
+        raise ValueError(f"radius must be in (0, {limit:.4g}) kpc for this model, got {radius!r}")
+    shape, scale = _radial_law(model)
+    a, b = R_SUN - radius, R_SUN + radius
+    half = math.asin(radius / R_SUN)
+    disk_mass = float(gammainc(shape, b / scale) - gammainc(shape, a / scale)) * half / math.pi
+    intervals = []
+    if f_arm > 0:
+        sig = model.sigma_arm
+        lo_r, hi_r = a - reach, b + reach
+        turn = -model.omega * T                      # pattern_rotation at age T
+        psi_lo, psi_hi = -half - max(0.0, turn), half - min(0.0, turn)
+
+        def mass(lo, hi):
+            f = lambda r: _gamma_pdf(r, shape, scale) * (ndtr((b - r) / sig) - ndtr((a - r) / sig))  # noqa: E731
+            return quad(f, lo, hi, epsabs=1e-14, epsrel=1e-10, limit=500)[0]
+
+        for k in range(4):
+            K, r0, th0 = FK06_ARMS[k]
+            c = th0 + PLACEMENTS[model.placement]
+            th_lo, th_hi = K * math.log(lo_r / r0) + c, K * math.log(hi_r / r0) + c
+            if psi_hi - psi_lo >= TWO_PI:
+                spans = [(th_lo, th_hi)]
+            else:
+                m0 = math.floor((th_lo - psi_hi) / TWO_PI)
+                m1 = math.ceil((th_hi - psi_lo) / TWO_PI)
+                spans = [(max(th_lo, psi_lo + TWO_PI * m), min(th_hi, psi_hi + TWO_PI * m))
+                         for m in range(m0, m1 + 1)]
+            for s0, s1 in spans:
+                if s1 > s0:
+                    r_lo, r_hi = r0 * math.exp((s0 - c) / K), r0 * math.exp((s1 - c) / K)
+                    intervals.append((k, r_lo, r_hi, mass(r_lo, r_hi)))
+    p_S = (1.0 - f_arm) * disk_mass + f_arm * 0.25 * sum(iv[3] for iv in intervals)
+    return NearRegion(radius, T, a, b, half, disk_mass, tuple(intervals), p_S)
+
+
+def _thinned(rng, mean_env, lo, hi, accept):
+    """Poisson points on [lo, hi] with envelope mean ``mean_env``, kept with probability accept(r)."""
+    r = rng.uniform(lo, hi, rng.poisson(mean_env))
+    return r[rng.random(r.size) < accept(r)]
+
+
+def _arm_positions(model, t, r1, arm, s):
+    K, r0, th0 = FK06_ARMS[arm].T
+    phi = K * np.log(r1 / r0) + th0 + PLACEMENTS[model.placement] - model.omega * t
+    return phi, r1 + s
+
+
+def _catalogue(model, x, y, z, t, arm, hi):
+    o = np.argsort(t)       # ages are continuous: no ties, so any sort gives one order
+    return Catalogue(*(np.ascontiguousarray(q[o]) for q in (x, y, z, t, arm)),
+                     t_min=0.0, t_max=hi, model=model)
+
+
+def sample_near(model, rate, T, rng, radius, age_edges):
+    """Sources within ``radius`` of the Sun's axis, and the numbers of the rest by age.
+
+    A Poisson process restricted to disjoint regions gives independent Poisson
+    processes, so this draws exactly (i) the sources inside the latent region S
+    of :func:`near_region` (by thinning a uniform envelope with the Gamma pdf,
+    and for arm sources with the probability that r' + s falls in the annulus,
+    then s from the conditioned normal), split into those within ``radius`` of
+    (R_SUN, 0) in the plane and the others, and (ii) the *number* of sources
+    outside S in each age bin ``age_edges[i:i+2]``.  :func:`sample_outside`
+    draws the positions of (ii) when they are needed.
+
+    Returns
+    -------
+    near : Catalogue
+        Sources with (x - R_SUN)^2 + y^2 < radius^2, sorted by age.
+    rest : Catalogue
+        The other sources drawn in S (all at least ``radius`` away).
+    outside_counts : int array, len(age_edges) - 1
+        Poisson counts of the sources outside S per age bin.
+    region : NearRegion
+    """
+    from scipy.special import ndtr, ndtri
+
+    _check_model(model)
+    rate = v.positive("rate", v.as_float("rate", rate))
+    reg = near_region(model, float(radius), float(T))
+    edges = v.as_float_array("age_edges", age_edges)
+    if edges.ndim != 1 or edges.size < 2 or edges[0] != 0.0 or edges[-1] != reg.T \
+            or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"age_edges must increase strictly from 0 to T = {reg.T!r}")
+    rng = _rng(rng)
+    shape, scale = _radial_law(model)
+    f_arm = model.f_arm if isinstance(model, MovingSpiralArms) else 0.0
+    a, b, half = reg.a, reg.b, reg.half_angle
+    # disk sources: r uniform on [a, b] thinned by the Gamma pdf, phi uniform in the wedge
+    pmax = _gamma_pdf_max(a, b, shape, scale)
+    r = _thinned(rng, rate * reg.T * (1.0 - f_arm) * (half / math.pi) * pmax * (b - a), a, b,
+                 lambda q: _gamma_pdf(q, shape, scale) / pmax)
+    phi = rng.uniform(-half, half, r.size)
+    arm = np.full(r.size, -1, dtype=np.int64)
+    t = rng.uniform(0.0, reg.T, r.size)
+    if reg.arm_intervals:
+        sig = model.sigma_arm
+        rs, ks = [], []
+        for k, lo, hi, _ in reg.arm_intervals:
+            pm = _gamma_pdf_max(lo, hi, shape, scale)
+            rs.append(_thinned(rng, rate * reg.T * f_arm * 0.25 * pm * (hi - lo), lo, hi,
+                               lambda q: _gamma_pdf(q, shape, scale) / pm
+                               * (ndtr((b - q) / sig) - ndtr((a - q) / sig))))
+            ks.append(np.full(rs[-1].size, k, dtype=np.int64))
+        r1, k1 = np.concatenate(rs), np.concatenate(ks)
+        pa, pb = ndtr((a - r1) / sig), ndtr((b - r1) / sig)
+        s = sig * ndtri(pa + (pb - pa) * rng.random(r1.size))
+        t1 = rng.uniform(0.0, reg.T, r1.size)
+        phi1, rr1 = _arm_positions(model, t1, r1, k1, s)
+        r, phi, arm, t = (np.concatenate(p) for p in ((r, rr1), (phi, phi1), (arm, k1), (t, t1)))
+    x, y = r * np.cos(phi), r * np.sin(phi)
+    z = rng.laplace(0.0, model.z_g, r.size)
+    close = (x - R_SUN) ** 2 + y ** 2 < reg.radius ** 2
+    near = _catalogue(model, x[close], y[close], z[close], t[close], arm[close], reg.T)
+    rest = _catalogue(model, x[~close], y[~close], z[~close], t[~close], arm[~close], reg.T)
+    counts = rng.poisson(rate * (1.0 - reg.p_S) * np.diff(edges))
+    return near, rest, counts, reg
+
+
+def sample_outside(model, rng, region, age_edges, counts):
+    """Positions of the ``counts[i]`` sources outside S with ages in bin i.
+
+    Drawn from the model's full latent law and kept when outside the region S
+    of ``region`` (exact conditional sampling by rejection; S holds a small
+    part of the law).
+    """
+    _check_model(model)
+    rng = _rng(rng)
+    edges = v.as_float_array("age_edges", age_edges)
+    counts = np.asarray(counts, dtype=np.int64)
+    shape, scale = _radial_law(model)
+    f_arm = model.f_arm if isinstance(model, MovingSpiralArms) else 0.0
+    sig = model.sigma_arm if f_arm > 0 else 0.0
+    parts = []
+    for i in np.nonzero(counts)[0]:
+        need = int(counts[i])
+        while need > 0:
+            m = int(need / max(1.0 - region.p_S, 1e-3) * 1.1) + 16
+            r = rng.gamma(shape, scale, m)
+            phi = rng.uniform(-math.pi, math.pi, m)
+            arm = np.where(rng.random(m) < f_arm, rng.integers(0, 4, m), -1).astype(np.int64)
+            s = sig * rng.standard_normal(m)
+            t = rng.uniform(edges[i], edges[i + 1], m)
+            disk = arm < 0
+            inside = disk & (r >= region.a) & (r <= region.b) & (np.abs(phi) <= region.half_angle)
+            land = (r + s >= region.a) & (r + s <= region.b)
+            for k, lo, hi, _ in region.arm_intervals:
+                inside |= (arm == k) & (r >= lo) & (r <= hi) & land
+            ok = np.nonzero(~inside)[0][:need]
+            r, phi, arm, s, t = r[ok], phi[ok], arm[ok], s[ok], t[ok]
+            on = arm >= 0
+            if np.any(on):
+                phi[on], r[on] = _arm_positions(model, t[on], r[on], arm[on], s[on])
+            parts.append((r * np.cos(phi), r * np.sin(phi), rng.laplace(0.0, model.z_g, ok.size),
+                          t, arm))
+            need -= ok.size
+    if not parts:
+        e = np.empty(0)
+        return _catalogue(model, e, e, e, e, np.empty(0, np.int64), float(edges[-1]))
+    x, y, z, t, arm = (np.concatenate(p) for p in zip(*parts))
+    return _catalogue(model, x, y, z, t, arm, float(edges[-1]))
