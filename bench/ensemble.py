@@ -5,6 +5,11 @@ time per realization (H = 4 kpc, R = 1/30 yr, 80 Myr, five species, 40
 energies 1e3-1e8 GeV), the SH time for 1000 realizations (moving spiral arms,
 h = 250 pc, D0 = 6e26 cm^2/s, p = 1/3, protons, 40 energies 1e2-1e7 GeV) and
 the peak resident memory.  Run: ``python bench/ensemble.py [n_ba] [n_sh]``.
+
+SH's case is :func:`crlib.presets.sh_scenario` at its defaults (tolerance 1e-4,
+history span 24.7 Myr from :func:`crlib.presets.sh_span`, exact sampling within
+3.7 kpc of the Sun plus the rigorous far-source bound); a second SH line runs
+100 realizations at tolerance 1e-6 (span 37 Myr, radius 4.5 kpc) for scale.
 """
 
 import resource
@@ -13,11 +18,11 @@ import time
 
 import numpy as np
 
-from crlib.diffusion import BADiffusion, SHDiffusion
+from crlib.diffusion import BADiffusion
 from crlib.ensemble import Scenario, channels, realization, run_ensemble
-from crlib.sources import Cylindrical, MovingSpiralArms
-from crlib.species import PROTONS
-from crlib.units import Myr, pc, yr
+from crlib.presets import sh_scenario
+from crlib.sources import Cylindrical
+from crlib.units import Myr, yr
 
 
 def exp_rate():
@@ -42,13 +47,21 @@ def main(n_ba=3, n_sh=1000):
         realization(ba, child, chan)
     t_ba = (time.perf_counter() - t0) / n_ba
 
-    sh = Scenario(sources=MovingSpiralArms(), rate=1 / (30 * yr), T=10 * Myr, H=250 * pc,
-                  diffusion=SHDiffusion(), energies=tuple(np.logspace(2, 7, 40)),
-                  injection_index=2.67 - 1 / 3, species=PROTONS, spallation=False)
+    sh = sh_scenario()
+    run_ensemble(sh, 2, seed=0, progress=False)                 # compile
     t0 = time.perf_counter()
-    run_ensemble(sh, n_sh, seed=1, progress=False)
+    r = run_ensemble(sh, n_sh, seed=1, progress=False)
     t_sh = time.perf_counter() - t0
+    sh6 = sh_scenario(tol=1e-6)
+    t0 = time.perf_counter()
+    r6 = run_ensemble(sh6, 100, seed=1, progress=False)
+    t_sh6 = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"SH T = {sh.T:.1f} Myr, near radius {sh.near_radius:.2f} kpc, "
+          f"{np.median(r.n_sources):.0f} sources summed per realization, "
+          f"{np.mean(r.far_age > 0):.1%} needed far sources")
+    print(f"SH at tol 1e-6 (T = {sh6.T:.1f} Myr, radius {sh6.near_radius:.2f} kpc): "
+          f"{t_sh6 / 100 * 1000:.1f} s per 1000 realizations, {np.mean(r6.far_age > 0):.1%} needed far sources")
     print(f"peak resident memory: {peak:.0f} MB")
     print(f"BA cylindrical: {t_ba:.2f} s per realization")
     print(f"SH nominal: {t_sh:.1f} s for {n_sh} realizations")

@@ -30,7 +30,7 @@ from . import _validate as _v
 from .anisotropy import amplitude, angle_between, dipole
 from .diffusion import escape_time
 from .green import far_bound, observe
-from .sources import local_rate, near_region, sample, sample_near, sample_outside
+from .sources import MovingSpiralArms, local_rate, near_region, sample, sample_near, sample_outside
 from .species import BA_GROUPS, injection_shape, normalise_injection, spallation_rate
 from .units import PeV, TeV
 
@@ -124,7 +124,10 @@ class Scenario:
             object.__setattr__(self, "near_radius", _v.positive("near_radius", self.near_radius))
             if self.tau_snr is not None:
                 raise ValueError("near_radius needs burst injection (tau_snr=None)")
-            near_region(self.sources, self.near_radius, self.T)   # validates model and radius
+            try:
+                near_region(self.sources, self.near_radius, self.T)   # validates model and radius
+            except TypeError:                                          # unhashable model
+                raise ValueError(f"near_radius needs a crlib.sources model, got {self.sources!r}")
         if not hasattr(self.diffusion, "D"):
             raise ValueError(f"diffusion must have a method D(E, Z), got {self.diffusion!r}")
 
@@ -151,7 +154,7 @@ def channels(scenario):
     supernova injects, K_k E^-γ exp(−E/(Z_k E_max,p)), with K_k fixed by
     :func:`crlib.species.normalise_injection` (propagated mean fluxes at 1 TeV
     equal to the poly-gonato fluxes, using the local rate of the scenario's
-    source model).
+    source model averaged over its span T).
     """
     sc = scenario
     E = np.asarray(sc.energies)
@@ -167,7 +170,9 @@ def channels(scenario):
     else:
         delay = np.stack([escape_time(E, z, tau_SNR=sc.tau_snr, E_M_p=sc.E_max_p) for z in Z])
     D_ref = np.array([float(np.squeeze(sc.diffusion.D(1.0 * TeV, z))) for z in Z])
-    K = normalise_injection(sc.species, D_ref, sc.H, local_rate(sc.sources, sc.rate),
+    # the local rate averaged over the simulated span (moving arms: over (0, T])
+    span = sc.T if isinstance(sc.sources, MovingSpiralArms) else None
+    K = normalise_injection(sc.species, D_ref, sc.H, local_rate(sc.sources, sc.rate, T=span),
                             sc.injection_index, E_max_p=sc.E_max_p)
     shape = np.stack([injection_shape(E, s, sc.injection_index, sc.E_max_p) for s in sc.species])
     return Channels(D=D, gamma=gamma, delay=np.asarray(delay, float), weight=K[:, None] * shape)

@@ -1074,8 +1074,9 @@ def far_bound(age_edges, counts, D, H, radius, per_bin=False):
     bg_bin = np.minimum(np.where(prod, np.maximum(ph, pz), inf),
                         np.where(mono, np.maximum(eh, ez), inf))
     keep = counts[None, :] > 0
-    bn = np.where(keep, bn_bin * counts, 0.0)
-    bg = np.where(keep, bg_bin * counts, 0.0)
+    with np.errstate(invalid="ignore"):            # inf * 0 in empty bins, masked below
+        bn = np.where(keep, bn_bin * counts, 0.0)
+        bg = np.where(keep, bg_bin * counts, 0.0)
     if per_bin:
         return bn.reshape(shape + (-1,)), bg.reshape(shape + (-1,))
     return bn.sum(axis=1).reshape(shape), bg.sum(axis=1).reshape(shape)

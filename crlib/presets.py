@@ -19,7 +19,8 @@ import numpy as np
 from . import _validate as _v
 from .diffusion import BADiffusion, SHDiffusion
 from .ensemble import Scenario
-from .sources import Cylindrical, MovingSpiralArms, SpiralArms
+from .galaxy import R_SUN
+from .sources import ARM_REACH, Cylindrical, MovingSpiralArms, SpiralArms
 from .species import BA_GROUPS, PROTONS
 from .units import Myr, cm2_per_s, pc, yr
 
@@ -145,9 +146,10 @@ def sh_scenario(h=250.0 * pc, D0=6e26 * cm2_per_s, p=1.0 / 3.0, rate=1.0 / (30.0
     T : float or None
         History span, Myr; None: :func:`sh_span` (25 Myr at the nominal values).
     near_radius : float or None
-        Radius of exact sampling, kpc; None: (2h/pi)(ln(1/tol) + 14), 3.5 kpc at
-        tol = 1e-4.  Only speed depends on it: the far-source bound keeps every
-        realization within ``tol`` (see :class:`crlib.ensemble.Scenario`).
+        Radius of exact sampling, kpc; None: (2h/pi)(ln(1/tol) + 14), 3.7 kpc at
+        tol = 1e-4 (full sampling when that comes close to R_SUN - 8 sigma_arm).
+        Only speed depends on it: the far-source bound keeps every realization
+        within ``tol`` (see :class:`crlib.ensemble.Scenario`).
     """
     h = _v.positive("h", _v.as_float("h", h))
     p = _v.as_float("p", p)
@@ -160,10 +162,12 @@ def sh_scenario(h=250.0 * pc, D0=6e26 * cm2_per_s, p=1.0 / 3.0, rate=1.0 / (30.0
     if T is None:
         D_min = float(np.min(diffusion.D(np.asarray(energies), 1.0)))
         T = sh_span(tol, D_min, h)
-    if near_radius is None:
-        near_radius = 2.0 * h / math.pi * (math.log(1.0 / _v.tolerance("tol", tol)) + 14.0)
     kw = {} if omega is None else {"omega": omega}
     sources = MovingSpiralArms(f_arm=f_arm, sigma_arm=sigma_arm, **kw)
+    if near_radius is None:
+        near_radius = 2.0 * h / math.pi * (math.log(1.0 / _v.tolerance("tol", tol)) + 14.0)
+        if near_radius >= 0.95 * (R_SUN - ARM_REACH * sources.sigma_arm):
+            near_radius = None          # halo too thick for near-Sun sampling to pay off
     return Scenario(sources=sources, rate=rate, T=T, H=h, diffusion=diffusion, energies=energies,
                     injection_index=GAMMA_PLUS_DELTA - p, species=PROTONS, spallation=False,
                     tol=tol, scheme=scheme, near_radius=near_radius)

@@ -1000,9 +1000,18 @@ def sample_outside(model, rng, region, age_edges, counts):
     part of the law).
     """
     _check_model(model)
+    if not isinstance(region, NearRegion) or region != near_region(model, region.radius, region.T):
+        raise ValueError("region must be near_region(model, radius, T) of this model")
     rng = _rng(rng)
     edges = v.as_float_array("age_edges", age_edges)
-    counts = np.asarray(counts, dtype=np.int64)
+    if edges.ndim != 1 or edges.size < 2 or edges[0] < 0 or edges[-1] > region.T \
+            or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"age_edges must increase strictly within [0, T = {region.T!r}]")
+    counts = np.asarray(counts)
+    if counts.shape != (edges.size - 1,) or np.any(counts < 0) \
+            or not np.all(counts == np.floor(counts)):
+        raise ValueError(f"counts must be {edges.size - 1} non-negative integers, got {counts!r}")
+    counts = counts.astype(np.int64)
     shape, scale = _radial_law(model)
     f_arm = model.f_arm if isinstance(model, MovingSpiralArms) else 0.0
     sig = model.sigma_arm if f_arm > 0 else 0.0
