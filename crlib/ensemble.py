@@ -243,9 +243,10 @@ def _far_cut(sc, chan, edges, counts, n):
     density by at most tol * n and each gradient component by at most tol * n * pi/2H
     in every channel (n: the near sources' density, a lower bound of the total)."""
     bn, bg = far_bound(edges, counts, chan.D.reshape(-1), sc.H, sc.near_radius, per_bin=True)
-    # tails[:, j] = sum over bins >= j (zero for j = n_bins)
-    tn = np.concatenate([np.cumsum(bn[:, ::-1], axis=1)[:, ::-1], np.zeros((bn.shape[0], 1))], axis=1)
-    tg = np.concatenate([np.cumsum(bg[:, ::-1], axis=1)[:, ::-1], np.zeros((bg.shape[0], 1))], axis=1)
+    # tail(b)[:, j] = sum over bins >= j (zero for j = n_bins)
+    tail = lambda b: np.concatenate([np.cumsum(b[:, ::-1], axis=1)[:, ::-1],  # noqa: E731
+                                     np.zeros((b.shape[0], 1))], axis=1)
+    tn, tg = tail(bn), tail(bg)
     nl = n.reshape(-1, 1)
     ok = np.all((tn <= sc.tol * nl) & (tg <= sc.tol * nl * np.pi / (2.0 * sc.H)), axis=0)
     return int(np.argmax(ok))          # ok[-1] is True

@@ -475,8 +475,7 @@ def _positions(model, rng, t):
         in_arm = rng.random(n) < model.f_arm
         a = rng.integers(0, 4, n, dtype=np.int64)
         arm = np.where(in_arm, a, -1)
-        K, r0, th0 = FK06_ARMS[a].T
-        th_arm = K * np.log(r / r0) + th0 + PLACEMENTS[model.placement] - model.omega * t
+        th_arm, _ = _arm_positions(model, t, r, a, 0.0)
         phi = np.where(in_arm, th_arm, rng.uniform(0.0, TWO_PI, n))
         r = r + np.where(in_arm, model.sigma_arm * rng.standard_normal(n), 0.0)
     x = r * np.cos(phi)
