@@ -30,12 +30,12 @@ from . import _validate as _v
 from .anisotropy import amplitude, angle_between, dipole
 from .diffusion import escape_time
 from .green import far_bound, observe
-from .sources import MovingSpiralArms, local_rate, near_region, sample, sample_near, sample_outside
+from .sources import check_model, local_rate, near_region, sample, sample_near, sample_outside
 from .species import BA_GROUPS, injection_shape, normalise_injection, spallation_rate
 from .units import PeV, TeV
 
 __all__ = ["Scenario", "EnsembleResult", "channels", "realization", "run_ensemble",
-           "bands", "prob_outside", "mean_direction"]
+           "bands", "prob_outside", "mean_direction", "angles_to_mean"]
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class Scenario:
     near_radius: Optional[float] = None
 
     def __post_init__(self):
+        check_model("sources", self.sources)
         object.__setattr__(self, "rate", _v.positive("rate", self.rate))
         object.__setattr__(self, "T", _v.positive("T", self.T))
         object.__setattr__(self, "H", _v.positive("H", self.H))
@@ -171,7 +172,7 @@ def channels(scenario):
         delay = np.stack([escape_time(E, z, tau_SNR=sc.tau_snr, E_M_p=sc.E_max_p) for z in Z])
     D_ref = np.array([float(np.squeeze(sc.diffusion.D(1.0 * TeV, z))) for z in Z])
     # the local rate averaged over the simulated span (moving arms: over (0, T])
-    span = sc.T if isinstance(sc.sources, MovingSpiralArms) else None
+    span = sc.sources.averaging_span(sc.T)
     K = normalise_injection(sc.species, D_ref, sc.H, local_rate(sc.sources, sc.rate, T=span),
                             sc.injection_index, E_max_p=sc.E_max_p)
     shape = np.stack([injection_shape(E, s, sc.injection_index, sc.E_max_p) for s in sc.species])

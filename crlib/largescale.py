@@ -268,7 +268,7 @@ def rate_density(sources, rate=None):
     callable
     """
     from . import sources as S
-    if isinstance(sources, (S.Cylindrical, S.ExponentialDisk, S.SpiralArms, S.MovingSpiralArms)):
+    if S.is_source_model(sources):
         if rate is None:
             raise ValueError("rate must be given (> 0, 1/Myr) with a crlib.sources model")
         rate = V.positive("rate", V.as_float("rate", rate))

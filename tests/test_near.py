@@ -39,7 +39,9 @@ def _dist2(cat):
 
 
 def _union(*cats):
-    return S.Catalogue(*(np.concatenate([getattr(c, a) for c in cats]) for a in ("x", "y", "z", "t", "arm")))
+    o = np.argsort(np.concatenate([c.t for c in cats]))      # a Catalogue holds ascending ages
+    return S.Catalogue(*(np.concatenate([getattr(c, a) for c in cats])[o]
+                         for a in ("x", "y", "z", "t", "arm")))
 
 
 def _select(cat, mask):
@@ -54,8 +56,7 @@ def _mean_near_count(model, rate, T, radius):
     ang = np.linspace(0.0, 2 * np.pi, 512, endpoint=False)
     x = R_SUN + rr[:, None] * np.cos(ang)[None, :]
     y = rr[:, None] * np.sin(ang)[None, :]
-    kw = {"T": T} if isinstance(model, S.MovingSpiralArms) else {}
-    sig = S.surface_density(model, x, y, **kw)
+    sig = S.surface_density(model, x, y, T=model.averaging_span(T))
     return rate * T * float((sig.mean(axis=1) * 2 * np.pi * wr).sum())
 
 
@@ -103,7 +104,7 @@ def test_near_matches_filtered_full_sample(name):
 def _in_S_latent(model, region, rng, n):
     """Monte Carlo of p_S from the model's latent law and NearRegion's definition of S
     (written independently of the arm intervals that near_region computes)."""
-    shape, scale = S._radial_law(model)
+    shape, scale = model.radial_law()
     r = rng.gamma(shape, scale, n)
     phi = rng.uniform(-np.pi, np.pi, n)
     f_arm = model.f_arm if isinstance(model, S.MovingSpiralArms) else 0.0
@@ -164,7 +165,7 @@ def test_parts_geometry_and_counts(name):
     assert abs(p_mc - reg.p_S) < 4 * math.sqrt(reg.p_S * (1 - reg.p_S) / m), (p_mc, reg.p_S)
     assert 0 < reg.p_S < 1
     if not isinstance(model, S.MovingSpiralArms):
-        shape, scale = S._radial_law(model)
+        shape, scale = model.radial_law()
         g = stats.gamma(shape, scale=scale)
         exact = (g.cdf(R_SUN + radius) - g.cdf(R_SUN - radius)) * math.asin(radius / R_SUN) / math.pi
         assert reg.arm_intervals == () and math.isclose(reg.p_S, exact, rel_tol=1e-9)
@@ -491,5 +492,5 @@ def test_sample_outside_rejects_bad_input():
             S.sample_outside(model, 0, region, **{**good, **bad})
     with pytest.raises(ValueError, match="region"):
         S.sample_outside(S.ExponentialDisk(), 0, region, **good)
-    with pytest.raises(ValueError, match="near_radius"):
+    with pytest.raises(ValueError, match="sources"):
         dataclasses.replace(sh_scenario(n_energies=2, T=5.0), sources=[1, 2])

@@ -139,9 +139,11 @@ def test_reproducible_and_distinct():
     assert len(a) != len(c) or not np.array_equal(a.x, c.x)
 
 
-@pytest.mark.parametrize("model, T", [(S.SpiralArms(w=2.8), None), (S.MovingSpiralArms(), 80.0),
-                                      (S.MovingSpiralArms(), None)])
-def test_surface_density_normalised_and_matches_histogram(model, T):
+@pytest.mark.parametrize("model, T, Tsamp", [(S.SpiralArms(w=2.8), None, 80.0),
+                                             (S.MovingSpiralArms(), 80.0, 80.0),
+                                             (S.MovingSpiralArms(), None,   # a full turn of the pattern
+                                              2 * np.pi / S.MovingSpiralArms().omega)])
+def test_surface_density_normalised_and_matches_histogram(model, T, Tsamp):
     # normalisation on a polar grid
     r = np.linspace(0.01, 45, 450)
     ph = (np.arange(360) + 0.5) * 2 * np.pi / 360 - np.pi
@@ -150,7 +152,6 @@ def test_surface_density_normalised_and_matches_histogram(model, T):
     total = (s * R).sum() * (r[1] - r[0]) * (2 * np.pi / 360)
     assert abs(total - 1) < 3e-3
     # histogram of samples in polar cells (exact expectation from the density)
-    Tsamp = 80.0 if T is None and isinstance(model, S.SpiralArms) else (T or 2 * np.pi / model.omega)
     cat = S.sample(model, 4e5 / Tsamp, Tsamp, 9)
     redges = np.linspace(3, 13, 11)
     pedges = np.linspace(-np.pi, np.pi, 25)
@@ -211,6 +212,7 @@ def test_t_max_and_chunks_consistent():
     (lambda: S.sample(S.Cylindrical(), 1.0, 10.0, "seed"), "rng"),
     (lambda: next(S.sample_chunks(S.Cylindrical(), 1.0, 10.0, 0, 0.0)), "chunk_span"),
     (lambda: S.sample("disk", 1.0, 10.0, 0), "model"),
+    (lambda: S.Catalogue([0.0], [0.0], [0.0], [0.5], [7]), "arm"),
     (lambda: S.local_rate(S.Cylindrical(), 0.0), "rate"),
     (lambda: S.surface_density(S.Cylindrical(), 1.0, 1.0, T=10.0), "T"),
 ])
@@ -340,3 +342,158 @@ def test_rate_keyword_and_seed_sequence():
 def test_bad_density_arguments(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+# --------------------------------------------------------------------------- thin arcs (issue 17)
+def _thin_arc_limit(model, x, y):
+    """Spiral density when every arc is far shorter than the radial blur: the azimuth sits on
+    the arm centroid, so Sigma = (1/r) sum_arms sum_windings p4(r~) N(r; r~, b r~) (r~/K) / 4
+    at the radii r~ where theta_k(r~) = phi + 2 pi m (d theta / d r~ = K / r~).  Exact up to
+    the arc length 2 pi exp(-r~/w) over the blur, i.e. to ~exp(-r/(1.6 w))."""
+    r, ph = np.hypot(x, y), np.arctan2(y, x)
+    sc, b = R_SUN / model.beta, model.r_spread
+    acc = 0.0
+    for K, r0, th0 in S.FK06_ARMS:
+        c = th0 + S.PLACEMENTS[model.placement]
+        m0 = int(np.floor((K * np.log(r / (1 + 9 * b) / r0) + c - ph) / (2 * np.pi)))
+        m1 = int(np.ceil((K * np.log(r / (1 - 9 * b) / r0) + c - ph) / (2 * np.pi)))
+        for m in range(m0, m1 + 1):
+            rt = r0 * np.exp((ph + 2 * np.pi * m - c) / K)
+            acc += stats.gamma.pdf(rt, 4, scale=sc) * stats.norm.pdf(r, rt, b * rt) * rt / K / 4
+    return acc / r
+
+
+@pytest.mark.parametrize("w, r", [(1.0, 40.0), (0.1, 40.0), (1.0, 60.0), (0.1, 5.0),
+                                  (0.01, 3.0), (1e-4, R_SUN), (2.0, 80.0)])
+def test_spiral_density_thin_arcs(w, r):
+    """r/w >> 1: the arcs are thinner than a double's spacing in ln r~ (the old quadrature was
+    1.2e4 times too high for w = 1 at 40 kpc, ~1e258 for w = 0.1, and divided by zero for small w).
+    Checked against the independent thin-arc limit at three azimuths."""
+    m = S.SpiralArms(w=w)
+    for ang in (0.0, 1.0, 2.5):
+        x, y = r * np.cos(ang), r * np.sin(ang)
+        got = S.surface_density(m, x, y)
+        assert np.isfinite(got) and got > 0
+        assert abs(got / _thin_arc_limit(m, x, y) - 1) < 1e-9, (w, r, ang)
+
+
+@pytest.mark.parametrize("w", [0.3, 1.0, 5.0])
+def test_spiral_ring_integral_at_large_radius(w):
+    """Azimuthal integral of Sigma at r equals the radial pdf (independent Gauss-Hermite formula),
+    out to r/w = 150, where arcs are thin (a check that does not assume thin or thick arcs)."""
+    m = S.SpiralArms(w=w)
+    ph = (np.arange(4000) + 0.5) * 2 * np.pi / 4000
+    for r in (10.0, 20.0, 30.0, 45.0):
+        ring = S.surface_density(m, r * np.cos(ph), r * np.sin(ph)).mean() * 2 * np.pi * r
+        assert abs(ring / S.radial_pdf(m, r) - 1) < 1e-6, (w, r)
+
+
+# --------------------------------------------------------------------------- contract (issue 17)
+def test_near_region_accepts_zero_d_arrays():
+    m = S.ExponentialDisk()
+    a = S.near_region(m, np.array(1.5), np.array(80.0))
+    assert a == S.near_region(m, 1.5, 80.0)
+    assert a.radius == 1.5 and isinstance(a.radius, float)
+
+
+_GOOD = dict(x=[1.0, 2.0], y=[0.0, 1.0], z=[0.0, 0.1], t=[1.0, 2.0], arm=[-1, 2])
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"x": [1.0]}, "lengths"),
+    ({"y": [0.0, np.nan]}, "y"),
+    ({"z": [[0.0, 0.1]]}, "z"),
+    ({"x": [1.0 + 1j, 2.0]}, "x"),
+    ({"t": [2.0, 1.0]}, "t"),
+    ({"t": [-1.0, 2.0], "t_min": 0.0}, "t"),
+    ({"t": [1.0, 2.0], "t_max": 1.5}, "t"),
+    ({"arm": [0, 4]}, "arm"),
+    ({"arm": [0.5, 1.0]}, "arm"),
+    ({"t_min": -1.0}, "t_min"),
+    ({"t_min": 3.0, "t_max": 2.0}, "t_max"),
+])
+def test_catalogue_validates(change, name):
+    with pytest.raises(ValueError, match=name):
+        S.Catalogue(**{**_GOOD, **change})
+
+
+def test_catalogue_defaults_and_read_only():
+    cat = S.Catalogue(**_GOOD)
+    assert cat.t_max == 2.0 and cat.t_min == 0.0 and len(cat) == 2
+    assert not cat.x.flags.writeable and cat.arm.dtype == np.int64
+    assert len(S.Catalogue([], [], [], [], [])) == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: S.radial_pdf(m, 1.0), lambda m: S.radial_cdf(m, 1.0),
+    lambda m: S.height_pdf(m, 0.0), lambda m: S.pattern_rotation(m, 1.0),
+    lambda m: S.surface_density(m, 1.0, 1.0), lambda m: S.local_rate(m, 1.0),
+    lambda m: S.near_region(m, 1.0, 10.0), lambda m: S.arm_azimuth(m, 0, 8.0),
+    lambda m: next(S.sample_chunks(m, 1.0, 10.0, 0, 1.0)),
+    lambda m: S.sample_near(m, 1.0, 10.0, 0, 1.0, [0.0, 10.0]),
+])
+@pytest.mark.parametrize("obj", ["disk", None, {"w": 5.0}, [1, 2]])
+def test_non_model_objects_are_refused(call, obj):
+    with pytest.raises(ValueError, match="model"):
+        call(obj)
+
+
+def test_scenario_refuses_non_model_sources():
+    from crlib.ensemble import Scenario
+    from crlib.diffusion import BADiffusion
+    from crlib.species import PROTONS
+    with pytest.raises(ValueError, match="sources"):
+        Scenario(sources=object(), rate=1.0, T=1.0, H=4.0, diffusion=BADiffusion(1 / 3, 4.0),
+                 species=PROTONS, energies=(1e3,), injection_index=2.3)
+
+
+def test_arm_azimuth_needs_arms():
+    with pytest.raises(ValueError, match="arms"):
+        S.arm_azimuth(S.Cylindrical(), 0, 8.0)
+    m = S.MovingSpiralArms()
+    # one formula: the model method, the module function and centroid_azimuth agree
+    np.testing.assert_array_equal(S.arm_azimuth(m, 2, [5.0, 9.0], 30.0),
+                                  S.centroid_azimuth(2, np.array([5.0, 9.0]), m.placement,
+                                                     -m.omega * 30.0))
+
+
+# --------------------------------------------------------------------------- a new model is one class
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass(frozen=True)
+class _GammaDisk(S.SourceModel):
+    """Axisymmetric disk with a Gamma(k, s) radial law, written as a user would."""
+
+    k: float = 3.0
+    s: float = 2.5
+    z_g: float = 0.1
+
+    def radial_law(self):
+        return self.k, self.s
+
+    def _polar(self, rng, t):
+        n = t.shape[0]
+        return (rng.gamma(self.k, self.s, n), rng.uniform(0, 2 * np.pi, n),
+                np.full(n, -1, dtype=np.int64))
+
+    def density(self, r, phi, T=None, age=None):
+        self._static(T, age)
+        return stats.gamma(self.k, scale=self.s).pdf(r) / (2 * np.pi * np.maximum(r, 1e-300))
+
+
+def test_a_new_model_is_one_class():
+    """Sampling, densities and the near-Sun sampler work for a user model without other edits."""
+    m = _GammaDisk()
+    cat = S.sample(m, 2e5, 1.0, 3)
+    assert stats.kstest(cat.r, lambda r: S.radial_cdf(m, r)).pvalue > ALPHA
+    assert stats.kstest(cat.z, lambda z: S.height_cdf(m, z)).pvalue > ALPHA
+    ph = (np.arange(1000) + 0.5) * 2 * np.pi / 1000
+    ring = S.surface_density(m, 6 * np.cos(ph), 6 * np.sin(ph)).mean() * 2 * np.pi * 6
+    assert abs(ring / S.radial_pdf(m, 6.0) - 1) < 1e-12
+    reg = S.near_region(m, 1.0, 10.0)
+    near, rest, counts, _ = S.sample_near(m, 1e4, 10.0, 4, 1.0, [0.0, 5.0, 10.0])
+    n_S = len(near) + len(rest)
+    mean_S = 1e4 * 10.0 * reg.p_S
+    assert abs(n_S - mean_S) < 5 * np.sqrt(mean_S)
+    assert m.averaging_span(80.0) is None
