@@ -3,13 +3,24 @@
 Order-of-magnitude relations that the numerical machinery of crlib should
 reproduce in the appropriate limits. Two papers are the sources:
 
-* **SH**: the small-halo paper (MODEL.md §2, §6): the gradient estimate
-  A ≈ λ/h (SH eq. 2), the escape time τ ≈ h²/3D (SH eq. 3) pinned by ¹⁰Be,
-  the resulting A ≈ h/(cτ) (SH eq. 4), the number of contributing
-  supernovae (SH eq. 5) and the knee at r_L = λ (SH §2).
+* **SH**: the small-halo paper (:ref:`model-diffusion`, :ref:`model-analytic`):
+  the gradient estimate A ≈ λ/h (SH eq. 2), the escape time τ ≈ h²/3D
+  (SH eq. 3) pinned by ¹⁰Be, the resulting A ≈ h/(cτ) (SH eq. 4) and the
+  number of contributing supernovae (SH eq. 5).
 * **BA**: Blasi & Amato 2012, JCAP 01, 011 (arXiv:1105.4529), §3: the
   fluctuation part of the anisotropy for a uniform thin disk of sources
   (BA eqs. 3.9-3.13).
+
+Only estimates that exist nowhere else live here.  Their ingredients have one
+home each: the power-law D, the knee break, the Larmor radius, the mean free
+path of a model and the transition energy are in :mod:`crlib.diffusion`
+(:class:`~crlib.diffusion.PowerLawDiffusion`, :func:`~crlib.diffusion.SHDiffusion`,
+:class:`~crlib.diffusion.KneeBreak`, :func:`~crlib.diffusion.larmor_radius`,
+:func:`~crlib.diffusion.mean_free_path`, :func:`~crlib.diffusion.transition_energy`),
+the local cut-off T_min and the vertical factor in :mod:`crlib.largescale`
+(:func:`~crlib.largescale.t_min`, :func:`~crlib.largescale.vertical_factor`)
+and the local supernova rate in :mod:`crlib.sources`
+(:func:`~crlib.sources.local_rate`, :func:`~crlib.sources.surface_density`).
 
 All quantities are plain floats (or float arrays) in crlib's internal units
 (kpc, Myr, GeV; D in kpc²/Myr, rates in 1/Myr, magnetic fields in the units
@@ -25,30 +36,23 @@ import numpy as np
 from scipy import integrate
 
 from . import _validate as _v
-from .galaxy import R_SUN
-from .units import GeV, Myr, c_light, e_charge, kpc, muG, yr
+from .units import GeV, c_light, kpc, yr
 
 __all__ = [
-    "mean_free_path",
+    "mean_free_path_from_D",
     "anisotropy_gradient",
-    "power_law_D",
     "cr_age",
     "age_pinned",
     "D0_from_age",
     "anisotropy_pinned",
-    "local_surface_rate",
     "n_sources",
     "relative_fluctuation",
     "ba_mean_density",
     "ba_current_fluctuation",
     "ba_T_min",
-    "t_min_local",
     "ba_current_fluctuation_full",
     "ba_delta_A2_Tmin",
     "ba_delta_A2",
-    "larmor_radius",
-    "transition_energy_closed_form",
-    "broken_D",
     "all_particle_amplitude",
     "compton_getting",
     "TAU_BE10",
@@ -68,8 +72,11 @@ def _out(x):
 # SH §3: gradient anisotropy, age, ¹⁰Be pinning
 # --------------------------------------------------------------------------
 
-def mean_free_path(D):
-    """Effective mean free path of diffusion, λ = 3D/c (SH eq. 2).
+def mean_free_path_from_D(D):
+    """Effective mean free path of diffusion from D itself, λ = 3D/c (SH eq. 2).
+
+    :func:`crlib.diffusion.mean_free_path` is the same relation for a diffusion
+    model at an energy and charge.
 
     Parameters
     ----------
@@ -107,31 +114,6 @@ def anisotropy_gradient(D, h):
     h = _v.positive("h", h)
     return _out(3.0 * D / (c_light * h))
 
-
-def power_law_D(E, Z, D0, p):
-    """Power-law diffusion coefficient D = D0 (E / Z GeV)^p (SH §2; MODEL.md §2).
-
-    Parameters
-    ----------
-    E : float or array
-        Total energy per nucleus in GeV (> 0).
-    Z : float
-        Charge number (> 0).
-    D0 : float
-        D at rigidity 1 GV in kpc²/Myr (> 0), e.g. ``6e26 * cm2_per_s``.
-    p : float
-        Spectral index of D, in (0, 1).
-
-    Returns
-    -------
-    float or array
-        D in kpc²/Myr.
-    """
-    E = _v.positive("E", E)
-    Z = _v.positive("Z", _v.as_float("Z", Z))
-    D0 = _v.positive("D0", _v.as_float("D0", D0))
-    p = _v.in_open_interval("p", _v.as_float("p", p), 0.0, 1.0)
-    return _out(D0 * (np.asarray(E) / (Z * GeV)) ** p)
 
 
 def cr_age(D, h):
@@ -232,32 +214,6 @@ def anisotropy_pinned(E, h, tau=TAU_BE10, p=1.0 / 3.0, Z=1):
 # SH eq. 5: number of contributing sources
 # --------------------------------------------------------------------------
 
-def local_surface_rate(rate=1.0 / (30.0 * yr), r_d=4.0 * kpc, R_sun=R_SUN):
-    """Local supernova rate per unit disk area for an exponential disk (SH eq. 5 text).
-
-    The surface rate density is Σ(r) = rate · exp(−r/r_d) / (2π r_d²), normalised
-    so that ∫ 2πr Σ dr = rate; this returns Σ(R⊙). For 1/30 yr⁻¹, r_d = 4 kpc,
-    R⊙ = 8.5 kpc it is 3.96e-5 kpc⁻² yr⁻¹ (MODEL.md §6 quotes 3.9e-5).
-
-    Parameters
-    ----------
-    rate : float
-        Galactic supernova rate in 1/Myr (> 0), e.g. ``1 / (30 * yr)``.
-    r_d : float
-        Exponential scale length in kpc (> 0).
-    R_sun : float
-        Galactocentric radius of the observer in kpc (>= 0).
-
-    Returns
-    -------
-    float
-        Rate per area in kpc⁻² Myr⁻¹.
-    """
-    rate = _v.positive("rate", rate)
-    r_d = _v.positive("r_d", r_d)
-    R_sun = _v.non_negative("R_sun", R_sun)
-    return _out(rate * np.exp(-np.asarray(R_sun) / r_d) / (2.0 * math.pi * r_d**2))
-
 
 def n_sources(h, tau, R_local=None):
     """Number of supernovae whose cosmic rays reach the observer: n ≈ π R_local h² τ (SH eq. 5).
@@ -274,8 +230,9 @@ def n_sources(h, tau, R_local=None):
     tau : float or array
         Age in Myr (> 0), e.g. from :func:`age_pinned`.
     R_local : float, optional
-        Local surface rate in kpc⁻² Myr⁻¹ (> 0); default
-        :func:`local_surface_rate` with its defaults.
+        Local surface rate in kpc⁻² Myr⁻¹ (> 0); default SH's: an exponential
+        disk of scale 4 kpc with 1/(30 yr), at R⊙ = 8.5 kpc
+        (:func:`crlib.sources.local_rate`, 3.96e-5 kpc⁻² yr⁻¹).
 
     Returns
     -------
@@ -285,7 +242,8 @@ def n_sources(h, tau, R_local=None):
     h = _v.positive("h", h)
     tau = _v.positive("tau", tau)
     if R_local is None:
-        R_local = local_surface_rate()
+        from .sources import ExponentialDisk, local_rate
+        R_local = local_rate(ExponentialDisk(r_d=4.0 * kpc), 1.0 / (30.0 * yr))
     R_local = _v.positive("R_local", R_local)
     return _out(math.pi * R_local * np.asarray(h) ** 2 * np.asarray(tau))
 
@@ -401,52 +359,17 @@ def ba_T_min(rate, D, R_d):
     return _out((4.0 * rate * np.asarray(D) / R_d**2) ** -0.5)
 
 
-def t_min_local(D, sigma_local):
-    """Cut-off time from the local surface rate: T_min = (4π D Σ_local)^(−1/2) (BA eq. 3.12 generalised).
-
-    BA's condition is that one supernova is expected, within the time T_min,
-    inside the area 4π D T_min from which its cosmic rays reach us within
-    T_min: Σ_local · T_min · 4π D T_min = 1. For a uniform disk,
-    Σ_local = R/(π R_d²) and this is :func:`ba_T_min`, (4 R D / R_d²)^(−1/2).
-    For a non-uniform source distribution the local surface rate at the
-    observer replaces R/(π R_d²).
-
-    Parameters
-    ----------
-    D : float or array
-        Diffusion coefficient in kpc²/Myr (> 0).
-    sigma_local : float or array
-        Supernova rate per unit disk area at the observer, kpc⁻² Myr⁻¹ (> 0).
-
-    Returns
-    -------
-    float or array
-        T_min in Myr.
-    """
-    D = _v.positive("D", D)
-    sigma_local = _v.positive("sigma_local", sigma_local)
-    return _out((4.0 * math.pi * np.asarray(D) * np.asarray(sigma_local)) ** -0.5)
-
 
 def _vertical_S(tau, D, H):
-    """S(τ) = Σ_m (−1)^m exp(−m²H²/Dτ) = (4πDτ)^(1/2) G_z(0, 0, τ) for free escape at z = ±H.
+    """S(τ) = Σ_m (−1)^m exp(−m²H²/Dτ) = (4πDτ)^(1/2) g_z(τ) for free escape at z = ±H.
 
-    The image sum of MODEL.md §3 at z = z_s = 0 (a Jacobi theta function);
-    for D τ/H² ≥ 0.5 it is evaluated through the equivalent eigenmode form
-    (4π D τ/H²)^(1/2) Σ_{k odd} exp(−k²π² D τ/4H²). Both truncations are below
-    1e-16 absolute. No argument checks (internal).
+    The image sum of :ref:`model-green` at z = z_s = 0 (a Jacobi theta function),
+    from :func:`crlib.largescale.vertical_factor` (which takes it from
+    :func:`crlib.green.slab_green`). Arguments are checked there.
     """
-    u = D * np.asarray(tau, float) / H**2
-    scalar = u.ndim == 0
-    u = np.atleast_1d(u)
-    out = np.empty_like(u)
-    a = u < 0.5
-    m = np.arange(1, 12, dtype=float)
-    out[a] = 1.0 + 2.0 * np.sum((-1.0) ** m * np.exp(-m**2 / u[a, None]), axis=-1)
-    k = np.arange(1, 24, 2, dtype=float)
-    ub = u[~a]
-    out[~a] = np.sqrt(4.0 * math.pi * ub) * np.sum(np.exp(-(k**2) * math.pi**2 * ub[:, None] / 4.0), axis=-1)
-    return float(out[0]) if scalar else out
+    from .largescale import vertical_factor
+    g = vertical_factor(tau, D, H)
+    return _out(np.sqrt(4.0 * math.pi * D * np.asarray(tau, float)) * g)
 
 
 def ba_current_fluctuation_full(N0, rate, D, H, T_min, R_d):
@@ -547,105 +470,6 @@ def ba_delta_A2(D, H):
     D = _v.positive("D", D)
     H = _v.positive("H", H)
     return _out(3.0 / (2.0**1.5 * math.sqrt(math.pi)) * D / (np.asarray(H) * c_light))
-
-
-# --------------------------------------------------------------------------
-# SH §2: the knee where the Larmor radius reaches the mean free path
-# --------------------------------------------------------------------------
-
-def larmor_radius(E, Z, B):
-    """Larmor radius r_L = E / (Z e B) of an ultra-relativistic nucleus (SH §2).
-
-    Parameters
-    ----------
-    E : float or array
-        Total energy per nucleus in GeV (> 0).
-    Z : float
-        Charge number (> 0).
-    B : float
-        Magnetic field in crlib units (> 0), e.g. ``1 * muG``.
-
-    Returns
-    -------
-    float or array
-        r_L in kpc.
-    """
-    E = _v.positive("E", E)
-    Z = _v.positive("Z", _v.as_float("Z", Z))
-    B = _v.positive("B", _v.as_float("B", B))
-    return _out(np.asarray(E) / (Z * e_charge * B))
-
-
-def transition_energy_closed_form(Z, D0, p, B):
-    """Energy where r_L = λ = 3D/c for D = D0 (E/Z GeV)^p (SH §2; MODEL.md §2).
-
-    Solving E/(Z e B) = 3 D0 (E/Z GeV)^p / c for E gives
-
-        E_trans / Z = (1 GeV)^(−p/(1−p)) · (3 D0 e B / c)^(1/(1−p)),
-
-    so E_trans ∝ Z (D0 B)^(1/(1−p)) = Z (D0 B)^(3/2) for p = 1/3. For
-    D0 = 6e26 cm²/s, p = 1/3: E_trans/Z = 2.4, 6.8, 12.6 PeV for B = 1, 2, 3 μG.
-
-    Parameters
-    ----------
-    Z : float or array
-        Charge number (> 0).
-    D0 : float or array
-        D at 1 GV in kpc²/Myr (> 0).
-    p : float or array
-        Index of D below the break, in (0, 1).
-    B : float or array
-        Magnetic field in crlib units (> 0), e.g. ``1 * muG``.
-
-    Returns
-    -------
-    float or array
-        E_trans in GeV (total energy per nucleus).
-    """
-    Z = _v.positive("Z", Z)
-    D0 = _v.positive("D0", D0)
-    p = _v.in_open_interval("p", p, 0.0, 1.0)
-    B = _v.positive("B", B)
-    p = np.asarray(p)
-    scale = 3.0 * np.asarray(D0) * e_charge * np.asarray(B) / c_light  # GeV
-    return _out(Z * GeV ** (-p / (1.0 - p)) * scale ** (1.0 / (1.0 - p)))
-
-
-def broken_D(E, Z, D0, p, B):
-    """Diffusion coefficient with the knee break: D0 (E/Z GeV)^p below E_trans, ∝ E² above (SH §2).
-
-    D(E) = D0 (E/Z GeV)^p for E ≤ E_trans(Z) and D(E_trans) (E/E_trans)²
-    above (small-angle scattering once r_L exceeds the mean free path); D is
-    continuous at E_trans, and there r_L = 3D/c.
-
-    Parameters
-    ----------
-    E : float or array
-        Total energy per nucleus in GeV (> 0).
-    Z : float
-        Charge number (> 0).
-    D0 : float
-        D at 1 GV in kpc²/Myr (> 0).
-    p : float
-        Index below the break, in (0, 1).
-    B : float
-        Magnetic field in crlib units (> 0).
-
-    Returns
-    -------
-    float or array
-        D in kpc²/Myr.
-    """
-    E = np.asarray(_v.positive("E", E), dtype=float)
-    Z = _v.positive("Z", _v.as_float("Z", Z))
-    D0 = _v.positive("D0", _v.as_float("D0", D0))
-    p = _v.in_open_interval("p", _v.as_float("p", p), 0.0, 1.0)
-    B = _v.positive("B", _v.as_float("B", B))
-    Et = transition_energy_closed_form(Z, D0, p, B)
-    D_t = D0 * (Et / (Z * GeV)) ** p
-    below = D0 * (E / (Z * GeV)) ** p
-    above = D_t * (E / Et) ** 2
-    return _out(np.where(E <= Et, below, above))
 
 
 def all_particle_amplitude(amplitudes, fluxes):

@@ -16,7 +16,7 @@ and BA's two amplitudes are δA1 = |⟨J⃗⟩|/(c⟨n⟩/3), δA2 = ⟨δJ⃗·
 infinitely thin disk (z = 0) with a steady surface rate density Σ(x, y) in
 kpc⁻² Myr⁻¹, in a slab halo |z| < H with free escape and without spallation
 (protons, as in BA §3 and Fig. 7). The age integral of ⟨δJ⃗·δJ⃗⟩ diverges at
-small ages and is cut at T_min (BA eq. 3.12), see :func:`crlib.analytic.t_min_local`.
+small ages and is cut at T_min (BA eq. 3.12), see :func:`crlib.largescale.t_min`.
 
 How the integrals are done. With ρ the horizontal distance between source
 and observer, the burst Green function at z = z_s = 0 is
@@ -61,8 +61,8 @@ from crlib.analytic import (  # noqa: F401  (re-exported for the tests)
     ba_delta_A2,
     ba_delta_A2_Tmin,
     ba_mean_density,
-    t_min_local,
 )
+from crlib.largescale import t_min
 from crlib.anisotropy import amplitude, phase_max_intensity, phase_streaming  # noqa: F401
 from crlib.galaxy import OBSERVER
 from crlib.units import c_light
@@ -400,7 +400,7 @@ def ba_decomposition(surface_rate, D, H, *, T_min=None, sigma_local=None, observ
     T_min : float or array, optional
         Age cut-off of the fluctuation integral, Myr (> 0). Default: BA eq. 3.12
         with the local surface rate, T_min = (4π D Σ_local)^(−1/2)
-        (:func:`crlib.analytic.t_min_local`).
+        (:func:`crlib.largescale.t_min`).
     sigma_local : float, optional
         Σ_local for the default T_min, kpc⁻² Myr⁻¹ (> 0); default
         ``surface_rate`` at the observer.
@@ -442,7 +442,7 @@ def ba_decomposition(surface_rate, D, H, *, T_min=None, sigma_local=None, observ
                              "pass T_min or sigma_local")
     sigma_local = _v.positive("sigma_local", _v.as_float("sigma_local", sigma_local))
     if T_min is None:
-        T = np.asarray(t_min_local(D, sigma_local), dtype=float)
+        T = np.asarray(t_min(sigma_local, D), dtype=float)
     else:
         T = np.broadcast_to(np.asarray(_v.positive("T_min", T_min), float), D.shape).copy()
     if rho_min is None:

@@ -7,9 +7,26 @@ import pytest
 from scipy import integrate, optimize
 
 from crlib import analytic as an
+from crlib.diffusion import KneeBreak, SHDiffusion, larmor_radius, mean_free_path, transition_energy
+from crlib.largescale import t_min
+from crlib.sources import ExponentialDisk, surface_density
 from crlib.units import GeV, PeV, TeV, c_light, cm2_per_s, kpc, km_per_s, muG, pc, yr
 
 D0_SH = 6e26 * cm2_per_s
+
+
+def _E_trans(Z, D0, p, B):
+    """The knee energy for D = D0 (E/Z GeV)^p from its one home, crlib.diffusion."""
+    return transition_energy(SHDiffusion(D0, p), Z, B)
+
+
+def _broken_D(E, Z, D0, p, B):
+    return KneeBreak(SHDiffusion(D0, p), B).D(E, Z)
+
+
+def _sigma_exp(rate, r_d, R):
+    """Surface rate density of an exponential disk at radius R, from crlib.sources."""
+    return float(surface_density(ExponentialDisk(r_d=r_d), R, 0.0, rate=rate))
 
 
 # --------------------------------------------------------------- SH §3 numbers
@@ -27,7 +44,7 @@ def test_gradient_and_age_combine_into_eq4():
     h = 250 * pc
     D0 = an.D0_from_age(h)
     E = np.logspace(1, 6, 7) * GeV
-    D = an.power_law_D(E, 1, D0, 1 / 3)
+    D = SHDiffusion(D0, 1 / 3).D(E, 1)
     assert np.allclose(an.anisotropy_gradient(D, h), an.anisotropy_pinned(E, h), rtol=1e-12)
     assert np.allclose(an.cr_age(D, h), an.age_pinned(E), rtol=1e-12)
     # SH's nominal D0 = 6e26 cm^2/s is the 10Be value for h = 250 pc
@@ -40,7 +57,7 @@ def test_age_at_1TeV_is_1Myr():
 
 
 def test_local_surface_rate_value():
-    R = an.local_surface_rate(1 / (30 * yr), 4 * kpc, 8.5 * kpc)
+    R = _sigma_exp(1 / (30 * yr), 4 * kpc, 8.5 * kpc)
     assert R * yr == pytest.approx(3.9e-5, rel=0.03)  # kpc^-2 yr^-1 (MODEL.md §6)
 
 
@@ -49,9 +66,9 @@ def test_local_surface_rate_against_quadrature():
     shape = lambda r: math.exp(-r / r_d)  # unnormalised
     norm, _ = integrate.quad(lambda r: 2 * math.pi * r * shape(r), 0, np.inf)
     expected = rate * shape(R_sun) / norm
-    assert an.local_surface_rate(rate, r_d, R_sun) == pytest.approx(expected, rel=1e-10)
+    assert _sigma_exp(rate, r_d, R_sun) == pytest.approx(expected, rel=1e-10)
     # and the normalised density integrates back to the rate
-    tot, _ = integrate.quad(lambda r: 2 * math.pi * r * an.local_surface_rate(rate, r_d, r), 0, 200)
+    tot, _ = integrate.quad(lambda r: 2 * math.pi * r * _sigma_exp(rate, r_d, r), 0, 200)
     assert tot == pytest.approx(rate, rel=1e-8)
 
 
@@ -60,7 +77,7 @@ def test_n_sources_at_1TeV():
     tau = an.age_pinned(1 * TeV)  # 1 Myr
     n = an.n_sources(h, tau)
     assert n == pytest.approx(11.0, abs=0.5)  # MODEL.md §6, R_sun = 8.5 kpc
-    n8 = an.n_sources(h, tau, an.local_surface_rate(R_sun=8 * kpc))
+    n8 = an.n_sources(h, tau, _sigma_exp(1 / (30 * yr), 4 * kpc, 8 * kpc))
     assert n8 == pytest.approx(13.0, abs=0.5)  # R_sun = 8 kpc
     for nn in (n, n8):
         assert 0.25 <= an.relative_fluctuation(nn) <= 0.30
@@ -77,54 +94,49 @@ def test_compton_getting():
 
 @pytest.mark.parametrize("B, expected", [(1, 2.4), (2, 6.8), (3, 12.6)])
 def test_transition_energy_papers_numbers(B, expected):
-    E = an.transition_energy_closed_form(1, D0_SH, 1 / 3, B * muG)
+    E = _E_trans(1, D0_SH, 1 / 3, B * muG)
     assert E / PeV == pytest.approx(expected, rel=0.01)
 
 
 def test_transition_energy_scalings():
-    Ep = an.transition_energy_closed_form(1, D0_SH, 1 / 3, muG)
-    assert an.transition_energy_closed_form(26, D0_SH, 1 / 3, muG) / Ep == pytest.approx(26, rel=1e-12)
-    assert an.transition_energy_closed_form(1, 2 * D0_SH, 1 / 3, muG) / Ep == pytest.approx(2**1.5, rel=1e-12)
+    Ep = _E_trans(1, D0_SH, 1 / 3, muG)
+    assert _E_trans(26, D0_SH, 1 / 3, muG) / Ep == pytest.approx(26, rel=1e-12)
+    assert _E_trans(1, 2 * D0_SH, 1 / 3, muG) / Ep == pytest.approx(2**1.5, rel=1e-12)
     # a steeper D (larger p) pushes the knee up (SH §2)
-    assert an.transition_energy_closed_form(1, D0_SH, 0.5, muG) > Ep
+    assert _E_trans(1, D0_SH, 0.5, muG) > Ep
 
 
 @pytest.mark.parametrize("Z, D0, p, B", [(1, D0_SH, 1 / 3, muG), (26, D0_SH, 1 / 3, 2 * muG),
                                          (2, 3e27 * cm2_per_s, 0.5, 3 * muG), (1, 1e28 * cm2_per_s, 0.6, 1 * muG)])
 def test_transition_energy_root_find(Z, D0, p, B):
     # independent: solve r_L(E) = 3 D(E)/c numerically on log E
-    f = lambda lnE: math.log(an.larmor_radius(math.exp(lnE), Z, B)) - math.log(
+    f = lambda lnE: math.log(larmor_radius(math.exp(lnE), Z, B)) - math.log(
         3 * D0 * (math.exp(lnE) / Z) ** p / c_light)
     lnE = optimize.brentq(f, math.log(1.0), math.log(1e15), xtol=1e-13)
-    assert an.transition_energy_closed_form(Z, D0, p, B) == pytest.approx(math.exp(lnE), rel=1e-9)
+    assert _E_trans(Z, D0, p, B) == pytest.approx(math.exp(lnE), rel=1e-9)
 
 
-def test_transition_energy_against_diffusion_module():
-    diffusion = pytest.importorskip("crlib.diffusion")
-    if not hasattr(diffusion, "transition_energy") or not hasattr(diffusion, "PowerLawDiffusion"):
-        pytest.skip("crlib.diffusion has no transition_energy / PowerLawDiffusion yet")
-    for Z, p, B in [(1, 1 / 3, muG), (26, 1 / 3, 2 * muG), (2, 0.6, 3 * muG)]:
-        model = diffusion.PowerLawDiffusion(D0=D0_SH, delta=p, R0=1.0 * GeV)
-        other = diffusion.transition_energy(model, Z, B)
-        assert an.transition_energy_closed_form(Z, D0_SH, p, B) == pytest.approx(other, rel=1e-6)
-        if hasattr(diffusion, "KneeBreak"):
-            E = np.logspace(2, 9, 15)
-            assert np.allclose(an.broken_D(E, Z, D0_SH, p, B),
-                               diffusion.KneeBreak(model, B).D(E, Z), rtol=1e-6)
+def test_mean_free_path_from_D_is_diffusion_mean_free_path():
+    """The two mean free paths differ in signature, not in meaning: lambda = 3 D / c."""
+    model = SHDiffusion(D0_SH, 1 / 3)
+    E = np.logspace(2, 8, 7)
+    for Z in (1, 26):
+        np.testing.assert_allclose(an.mean_free_path_from_D(model.D(E, Z)), mean_free_path(model, E, Z),
+                                   rtol=1e-14)
 
 
 def test_broken_D_continuity_and_slopes():
     Z, p, B = 26, 1 / 3, muG
-    Et = an.transition_energy_closed_form(Z, D0_SH, p, B)
-    lo, hi = an.broken_D(Et * (1 - 1e-9), Z, D0_SH, p, B), an.broken_D(Et * (1 + 1e-9), Z, D0_SH, p, B)
+    Et = _E_trans(Z, D0_SH, p, B)
+    lo, hi = _broken_D(Et * (1 - 1e-9), Z, D0_SH, p, B), _broken_D(Et * (1 + 1e-9), Z, D0_SH, p, B)
     assert hi == pytest.approx(lo, rel=1e-7)
     # at the break the Larmor radius equals the mean free path
-    assert an.larmor_radius(Et, Z, B) == pytest.approx(an.mean_free_path(an.broken_D(Et, Z, D0_SH, p, B)), rel=1e-9)
-    slope = lambda E1, E2: math.log(an.broken_D(E2, Z, D0_SH, p, B) / an.broken_D(E1, Z, D0_SH, p, B)) / math.log(E2 / E1)
+    assert larmor_radius(Et, Z, B) == pytest.approx(an.mean_free_path_from_D(_broken_D(Et, Z, D0_SH, p, B)), rel=1e-9)
+    slope = lambda E1, E2: math.log(_broken_D(E2, Z, D0_SH, p, B) / _broken_D(E1, Z, D0_SH, p, B)) / math.log(E2 / E1)
     assert slope(Et / 100, Et / 10) == pytest.approx(p, rel=1e-9)
     assert slope(Et * 10, Et * 100) == pytest.approx(2.0, rel=1e-9)
     # below the break it is the plain power law
-    assert an.broken_D(1e3, Z, D0_SH, p, B) == pytest.approx(an.power_law_D(1e3, Z, D0_SH, p), rel=1e-12)
+    assert _broken_D(1e3, Z, D0_SH, p, B) == pytest.approx(SHDiffusion(D0_SH, p).D(1e3, Z), rel=1e-12)
 
 
 def test_all_particle_amplitude_weighting():
@@ -184,12 +196,12 @@ def test_ba_eq38_full_image_sum_against_quadrature(H):
     assert 1 - full / lead < 10 * u**2
 
 
-def test_t_min_local_generalises_eq312():
+def test_t_min_generalises_eq312():
     rate, R_d = 1 / (30 * yr), 15 * kpc
     D = np.array([1e-3, 0.03, 1.0])
-    np.testing.assert_allclose(an.t_min_local(D, rate / (math.pi * R_d**2)), an.ba_T_min(rate, D, R_d), rtol=1e-12)
+    np.testing.assert_allclose(t_min(rate / (math.pi * R_d**2), D), an.ba_T_min(rate, D, R_d), rtol=1e-12)
     sig = 55.0
-    T = an.t_min_local(D, sig)
+    T = t_min(sig, D)
     np.testing.assert_allclose(sig * T * 4 * math.pi * D * T, 1.0, rtol=1e-12)
 
 
@@ -233,21 +245,15 @@ def test_ba_mean_density_against_slab_solution():
     (lambda: an.cr_age(0.01, float("nan")), "h"),
     (lambda: an.age_pinned(1e3, p=1.2), "p"),
     (lambda: an.age_pinned(-5.0), "E"),
-    (lambda: an.local_surface_rate(rate=0.0), "rate"),
-    (lambda: an.local_surface_rate(r_d=-4.0), "r_d"),
     (lambda: an.n_sources(0.3, -1.0), "tau"),
     (lambda: an.relative_fluctuation(0.0), "n"),
-    (lambda: an.transition_energy_closed_form(0, D0_SH, 1 / 3, muG), "Z"),
-    (lambda: an.transition_energy_closed_form(1, D0_SH, 1.0, muG), "p"),
-    (lambda: an.transition_energy_closed_form(1, D0_SH, 1 / 3, -muG), "B"),
-    (lambda: an.broken_D(1e3, 1, -D0_SH, 1 / 3, muG), "D0"),
+    (lambda: an.mean_free_path_from_D(0.0), "D"),
     (lambda: an.ba_T_min(1.0, 0.1, 0.0), "R_d"),
     (lambda: an.ba_delta_A2(0.1, -2.0), "H"),
     (lambda: an.ba_current_fluctuation(1.0, 1.0, 0.1, 0.0, 15.0), "T_min"),
     (lambda: an.compton_getting(2.7, -1.0), "v"),
     (lambda: an.compton_getting(2.7, 2 * c_light), "v"),
     (lambda: an.compton_getting("x", 1.0), "gamma"),
-    (lambda: an.t_min_local(0.1, 0.0), "sigma_local"),
     (lambda: an.ba_current_fluctuation_full(1.0, 1.0, 0.1, -1.0, 1.0, 15.0), "H"),
 ])
 def test_bad_input_names_parameter(call, name):

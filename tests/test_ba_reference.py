@@ -50,6 +50,14 @@ def test_vertical_factor_against_slab_green():
     S = _vertical_S(tau, D, H)
     G0 = green.slab_green(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, tau, D, H)  # at rho = 0
     np.testing.assert_allclose(S, (4 * np.pi * D * tau) ** 1.5 * G0, rtol=1e-9)
+    # independently: the image sum written out (u small) and the eigenmode sum (u large)
+    u = D * tau / H**2
+    m = np.arange(1, 40)
+    images = 1 + 2 * np.sum((-1.0) ** m * np.exp(-m**2 / u[:, None]), axis=1)
+    k = np.arange(1, 80, 2)
+    modes = np.sqrt(4 * np.pi * u) * np.sum(np.exp(-k**2 * np.pi**2 * u[:, None] / 4), axis=1)
+    np.testing.assert_allclose(S[u < 0.5], images[u < 0.5], rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(S[u >= 0.5], modes[u >= 0.5], rtol=1e-9, atol=1e-15)
 
 
 @pytest.mark.parametrize("D, H, T", [(0.3, 2.0, 0.01), (0.3, 2.0, 0.5), (3.0, 2.0, 0.3), (1.0, 1.0, 0.8)])
@@ -177,12 +185,13 @@ def test_decomposition_agrees_with_crlib_largescale():
         np.testing.assert_allclose(mine.delta_A2, other.dA2, rtol=1e-5)
 
 
-def test_t_min_local_is_ba_eq312_condition():
+def test_t_min_is_ba_eq312_condition():
+    from crlib.largescale import t_min
     D, sig = np.array([0.01, 1.0, 30.0]), 47.0
-    T = an.t_min_local(D, sig)
+    T = t_min(sig, D)
     np.testing.assert_allclose(sig * T * 4 * np.pi * D * T, 1.0, rtol=1e-12)
     R_d = 15 * kpc
-    np.testing.assert_allclose(an.t_min_local(D, RATE / (np.pi * R_d**2)), an.ba_T_min(RATE, D, R_d), rtol=1e-12)
+    np.testing.assert_allclose(t_min(RATE / (np.pi * R_d**2), D), an.ba_T_min(RATE, D, R_d), rtol=1e-12)
 
 
 def test_monte_carlo_current_variance_matches_eq39():
