@@ -34,7 +34,7 @@ from .sources import check_model, local_rate, near_region, sample, sample_near, 
 from .species import BA_GROUPS, injection_shape, normalise_injection, spallation_rate
 from .units import PeV, TeV
 
-__all__ = ["Scenario", "EnsembleResult", "channels", "realization", "run_ensemble",
+__all__ = ["Scenario", "Channels", "EnsembleResult", "channels", "realization", "run_ensemble",
            "bands", "prob_outside", "mean_direction", "angles_to_mean"]
 
 

@@ -327,6 +327,9 @@ def select_data(E_range=None, detector_types=None, experiments=None, table=None)
     """Rows of the amplitude table used by :func:`distance_to_data` (rows flagged
     ``duplicate`` are always dropped).
 
+    A thin call of :func:`crlib.data.select` (the one data selection) with
+    ``E_range = (emin, emax)``.
+
     Parameters
     ----------
     E_range : (float, float) or None
@@ -342,32 +345,17 @@ def select_data(E_range=None, detector_types=None, experiments=None, table=None)
     -------
     structured array
     """
-    from .data import DETECTOR_TYPES, load_amplitudes
+    from .data import select
 
-    t = load_amplitudes() if table is None else table
-    keep = np.ones(len(t), bool)
-    if "duplicate" in t.dtype.names:  # the same measurement listed twice counts once
-        keep &= ~t["duplicate"]
+    lo = hi = None
     if E_range is not None:
         if np.size(E_range) != 2:
             raise ValueError(f"E_range must be a pair (E_min, E_max) in GeV, got {E_range!r}")
         lo, hi = (V.positive("E_range", x) for x in E_range)
         if hi <= lo:
             raise ValueError(f"E_range must have E_min < E_max, got {E_range!r}")
-        keep &= (t["E_GeV"] >= lo) & (t["E_GeV"] <= hi)
-    if detector_types is not None:
-        types = [detector_types] if isinstance(detector_types, str) else list(detector_types)
-        bad = [d for d in types if d not in DETECTOR_TYPES]
-        if bad:
-            raise ValueError(f"detector_types must be among {DETECTOR_TYPES}, got {bad[0]!r}")
-        keep &= np.isin(t["detector_type"], types)
-    if experiments is not None:
-        names = [experiments] if isinstance(experiments, str) else list(experiments)
-        bad = [n for n in names if n not in set(t["experiment"])]
-        if bad:
-            raise ValueError(f"experiments must name experiments in the table, got {bad[0]!r}")
-        keep &= np.isin(t["experiment"], names)
-    return t[keep]
+    return select(table, emin=lo, emax=hi, detector_types=detector_types, upper_limits=True,
+                  duplicates=False, experiments=experiments)
 
 
 def distance_to_data(E, amplitudes, E_range=None, detector_types=None, experiments=None,

@@ -17,6 +17,8 @@ import numpy as np
 from . import _validate as _v
 from .units import GeV, PeV, TeV, c_light, cm, kpc, m, mb, per_cm3, s
 
+__all__ = ["Species", "BA_GROUPS", "PROTONS", "spallation_rate", "injection_shape", "disk_density_factor", "normalise_injection"]
+
 # CORSIKA ids (100 A + Z; 14 is the proton) of the poly-gonato elements summed into each group.
 _GROUP_ELEMENTS = {
     "H": (14,),

@@ -12,6 +12,8 @@ import time
 
 import matplotlib.pyplot as plt
 
+__all__ = ["live_figure"]
+
 
 def live_figure(draw, controls, figsize=(7.0, 4.2), **subplot_kw):
     """Draw ``draw(fig, **values)`` once, show it, and redraw it when a control changes.

@@ -292,3 +292,15 @@ def test_plot_rejects_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         plotting.plot_measured_amplitudes(ax, **kwargs)
     plt.close(fig)
+
+
+def test_select_data_is_a_call_of_select():
+    """observable.select_data is data.select with E_range = (emin, emax): one data selection."""
+    from crlib import observable as ob
+    a = ob.select_data(E_range=(1e3, 1e6), detector_types=["air shower"], experiments=None)
+    b = data.select(emin=1e3, emax=1e6, detector_types=["air shower"])
+    np.testing.assert_array_equal(a, b)
+    t = data.select(experiments="Tibet")
+    assert len(t) > 0 and set(t["experiment"]) == {"Tibet"}
+    with pytest.raises(ValueError, match="experiments"):
+        data.select(experiments="no such experiment")

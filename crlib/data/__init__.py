@@ -185,13 +185,17 @@ def load_phases():
     return _read("dipole_phase.csv", _FLOAT_PHASE, _BOOL_PHASE)
 
 
-def select(table, emin=None, emax=None, detector_types=None, upper_limits=True,
-           duplicates=False, bibcodes=None):
+def select(table=None, emin=None, emax=None, detector_types=None, upper_limits=True,
+           duplicates=False, bibcodes=None, experiments=None):
     """Rows of ``table`` (from :func:`load_amplitudes` or :func:`load_phases`) to keep.
+
+    The one data selection of crlib: :func:`crlib.observable.select_data` and
+    :func:`crlib.observable.distance_to_data` call it.
 
     Parameters
     ----------
-    table : structured array
+    table : structured array, optional
+        Defaults to :func:`load_amplitudes`.
     emin, emax : float, optional
         Energy range in GeV (inclusive) for the representative energy ``E_GeV``.
     detector_types : str or sequence of str, optional
@@ -202,12 +206,16 @@ def select(table, emin=None, emax=None, detector_types=None, upper_limits=True,
         Keep rows flagged ``duplicate``.
     bibcodes : sequence of str, optional
         Keep only rows from these publications (e.g. ``SEED_DATASETS["SH"]``).
+    experiments : str or sequence of str, optional
+        Keep only rows of these experiments (names as in the table's ``experiment`` column).
 
     Returns
     -------
     structured array
         A copy of the selected rows.
     """
+    if table is None:
+        table = load_amplitudes()
     mask = np.ones(len(table), dtype=bool)
     if emin is not None:
         mask &= table["E_GeV"] >= positive("emin", emin)
@@ -233,6 +241,12 @@ def select(table, emin=None, emax=None, detector_types=None, upper_limits=True,
         if bad:
             raise ValueError(f"bibcodes must be ADS bibcodes listed in crlib.data.BIBCODES, got {bad[0]!r}")
         mask &= np.isin(table["bibcode"], list(bibcodes))
+    if experiments is not None:
+        names = [experiments] if isinstance(experiments, str) else list(experiments)
+        bad = [n for n in names if n not in set(table["experiment"])]
+        if bad:
+            raise ValueError(f"experiments must name experiments in the table, got {bad[0]!r}")
+        mask &= np.isin(table["experiment"], names)
     return table[mask].copy()
 
 
