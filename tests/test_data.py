@@ -299,7 +299,7 @@ def test_select_data_is_a_call_of_select():
     from crlib import observable as ob
     a = ob.select_data(E_range=(1e3, 1e6), detector_types=["air shower"], experiments=None)
     b = data.select(emin=1e3, emax=1e6, detector_types=["air shower"])
-    np.testing.assert_array_equal(a, b)
+    assert len(a) > 0 and a.dtype == b.dtype and a.tobytes() == b.tobytes()   # NaN-safe equality
     t = data.select(experiments="Tibet")
     assert len(t) > 0 and set(t["experiment"]) == {"Tibet"}
     with pytest.raises(ValueError, match="experiments"):
