@@ -221,7 +221,7 @@ def n_sources(h, tau, R_local=None):
     Sources within a disk of radius ~h around the observer that exploded within
     the last age τ. With τ(E) ∝ E^(−p) the count falls with energy,
     n ≈ 12 (h/300 pc)² (E/TeV)^(−1/3) (the minus sign is lost in the extracted
-    text of SH eq. 5; MODEL.md §6).
+    text of SH eq. 5; :ref:`model-analytic`).
 
     Parameters
     ----------
@@ -473,7 +473,7 @@ def ba_delta_A2(D, H):
 
 
 def all_particle_amplitude(amplitudes, fluxes):
-    """Amplitude of aligned species dipoles weighted by flux: Σ_k n_k A_k / Σ_k n_k (MODEL.md §5).
+    """Amplitude of aligned species dipoles weighted by flux: Σ_k n_k A_k / Σ_k n_k (:ref:`model-anisotropy`).
 
     The all-particle dipole is (3/c) Σ_k D_k ∇n_k / Σ_k n_k. When every
     species has the same gradient direction and scale (∇n_k/n_k ≈ 1/h, the

@@ -2,7 +2,7 @@ r"""Dipole anisotropy estimators at the observer.
 
 BA's large-scale/fluctuation split (δA1, δA2) lives in :mod:`crlib.largescale`.
 
-Estimators (MODEL.md §5)
+Estimators (:ref:`model-anisotropy`)
 ------------------------
 For one species the dipole vector is δ⃗ = (3D/c) ∇n / n at the observer
 (BA eq. 3.1). For several species observed at the same total energy per
@@ -47,7 +47,7 @@ __all__ = [
 # ============================================================================
 
 def dipole(n, grad, D):
-    """All-particle dipole vector δ⃗ = (3/c) Σ_k D_k ∇n_k / Σ_k n_k (MODEL.md §5; BA eq. 3.1).
+    """All-particle dipole vector δ⃗ = (3/c) Σ_k D_k ∇n_k / Σ_k n_k (:ref:`model-anisotropy`; BA eq. 3.1).
 
     Parameters
     ----------

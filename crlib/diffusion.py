@@ -6,7 +6,7 @@ number, and the result is in kpc^2/Myr (the internal units of
 :mod:`crlib.units`).  Rigidity is ``R = E / Z`` (GV for E in GeV; all particles
 are taken ultra-relativistic).
 
-Models (MODEL.md section 2):
+Models (:ref:`model-diffusion`):
 
 * :class:`PowerLawDiffusion` -- ``D0 (R / R0)^delta``;
 * :class:`BADiffusion` -- Blasi & Amato 2012 (BA, section 2), normalised to the
@@ -76,11 +76,11 @@ class PowerLawDiffusion:
         object.__setattr__(self, "R0", V.positive("R0", V.as_float("R0", self.R0)))
 
     def power_law(self):
-        """Return ``(D0, delta, R0)`` (kpc^2/Myr, -, GV): every pure power-law model has this (MODEL.md section 2)."""
+        """Return ``(D0, delta, R0)`` (kpc^2/Myr, -, GV): every pure power-law model has this (:ref:`model-diffusion`)."""
         return self.D0, self.delta, self.R0
 
     def D(self, E, Z=1.0):
-        """Diffusion coefficient at total energy ``E`` per nucleus for charge ``Z`` (MODEL.md section 2, ``D0 (E / Z / R0)^delta``).
+        """Diffusion coefficient at total energy ``E`` per nucleus for charge ``Z`` (:ref:`model-diffusion`, ``D0 (E / Z / R0)^delta``).
 
         Parameters
         ----------
@@ -100,7 +100,7 @@ class PowerLawDiffusion:
 
 @dataclass(frozen=True)
 class BADiffusion:
-    """Blasi & Amato (2012) diffusion coefficient (BA section 2, MODEL.md section 2).
+    """Blasi & Amato (2012) diffusion coefficient (BA section 2, :ref:`model-diffusion`).
 
     ``D(R) = 1e28 * D28 * (R / 3 GV)^delta`` cm^2/s.  Without ``D28`` the B/C
     normalisation of BA is used: ``D28 = 1.33 H_kpc`` for ``delta = 1/3`` and
@@ -227,7 +227,7 @@ def transition_energy(model, Z=1.0, B=1.0 * muG):
     """Energy (GeV) at which the Larmor radius equals the mean free path (SH section 2).
 
     Solves ``E / (Z e B) = 3 D(E, Z) / c``.  For a power law
-    ``D = D0 (E/Z/R0)^p`` the root is closed form (MODEL.md section 2)::
+    ``D = D0 (E/Z/R0)^p`` the root is closed form (:ref:`model-diffusion`)::
 
         E_trans / Z = (R0^(-p) * 3 D0 e B / c)^(1 / (1 - p))
 

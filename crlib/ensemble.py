@@ -1,4 +1,4 @@
-"""Ensembles of independent realizations of the Galactic supernova history (MODEL.md §7).
+"""Ensembles of independent realizations of the Galactic supernova history (:ref:`model-ensembles`).
 
 A :class:`Scenario` bundles everything one realization needs: the source
 model and its rate and span, the halo, the diffusion model, the nuclear
@@ -61,7 +61,7 @@ class Scenario:
     species : tuple of Species
         Nuclear groups (default BA's five).
     spallation : bool
-        Include spallation losses exp(−Γ_k τ) (MODEL.md §5).
+        Include spallation losses exp(−Γ_k τ) (:ref:`model-anisotropy`).
     tau_snr : float or None
         None for burst injection; otherwise the remnant lifetime (Myr) of
         BA's continuous-escape scenario (particles of energy E leave at

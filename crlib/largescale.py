@@ -18,7 +18,7 @@ source (BA eqs. 3.5-3.6)::
     <dJ.dJ>  =  D^2   int d^2r Sigma(r) int_Tmin^inf  dtau |grad G|^2
 
 ``rho`` is the distance from the source to the observer, ``G`` the slab Green
-function of :mod:`crlib.green` (MODEL.md §3).
+function of :mod:`crlib.green` (:ref:`model-green`).
 
 Closed forms used here (derived in book/fluctuations.md)
 --------------------------------------------------------
@@ -153,7 +153,7 @@ def green_time_integral(rho, D, H, gamma=0.0):
 
     ``F(rho) = int_0^inf dtau G(rho, z=0; z_s=0, tau)``: the density at distance
     ``rho`` from a steady point source of unit rate in the mid-plane of a slab
-    halo with free escape (MODEL.md §3; the time integral of BA eq. 2.4 that
+    halo with free escape (:ref:`model-green`; the time integral of BA eq. 2.4 that
     enters BA eqs. 3.5 and 3.10).  Eigenmode form
     ``F = (1/2 pi D H) sum_{k odd} K0(kappa_k rho)``, ``kappa_k^2 = (k pi/2H)^2 + Gamma/D``,
     for ``rho >= H/2``; accelerated image form
@@ -197,7 +197,7 @@ def green_time_integral(rho, D, H, gamma=0.0):
 
 
 def vertical_factor(tau, D, H):
-    """Vertical factor g_z(tau) of the slab Green function at z = z_s = 0 (MODEL.md §3).
+    """Vertical factor g_z(tau) of the slab Green function at z = z_s = 0 (:ref:`model-green`).
 
     ``g_z = (4 pi D tau)^(-1/2) sum_n (-1)^n exp(-n^2 H^2 / D tau)`` (images)
     ``= (1/H) sum_{k odd} exp(-k^2 pi^2 D tau / 4H^2)`` (modes), taken from

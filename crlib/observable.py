@@ -1,6 +1,6 @@
 r"""From a model dipole to what a cosmic-ray detector reports, and how close it is to the data.
 
-A model gives the 3D dipole vector :math:`\vec\delta` (MODEL.md section 5,
+A model gives the 3D dipole vector :math:`\vec\delta` (:ref:`model-anisotropy`,
 :math:`\vec\delta = (3D/c)\,\nabla n/n`); it points to the direction of
 *maximum intensity* on the sky as seen from the Sun, i.e. along
 :math:`+\nabla n`.  This module

@@ -5,7 +5,7 @@ BA's stochastic figures from the handful of parameters the paper varies
 (source model, supernova rate, slope δ, halo height H, continuous escape,
 spiral blurring scale w); everything else is BA's common setting: an 80 Myr
 history, the five nuclear groups with spallation, γ + δ = 2.67, the B/C
-normalisation of D(E) and energies from 1e3 to 1e8 GeV (MODEL.md §2–§5).
+normalisation of D(E) and energies from 1e3 to 1e8 GeV (:ref:`model-diffusion` to :ref:`model-anisotropy`).
 :data:`BA_FIGURES` lists the parameters of each panel.  :func:`sh_scenario`
 builds SH's nominal model (moving spiral arms, h = 250 pc, D0 = 6e26 cm²/s,
 p = 1/3, protons) and its variations.

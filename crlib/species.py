@@ -5,7 +5,7 @@ represented by one nucleus (Z, A).  Their relative abundances are fixed by
 requiring that the *propagated mean* flux of each group at 1 TeV per particle
 equals the poly-gonato fit of Hörandel (2003), taken from
 :class:`crflux.models.PolyGonato` (a group's flux is the sum of its elements).
-Parameter choices not stated in the papers are those of MODEL.md §5.
+Parameter choices not stated in the papers are those of :ref:`model-anisotropy`.
 
 Energies are total energies per nucleus in GeV, rates in 1/Myr, lengths in kpc.
 """
@@ -38,7 +38,7 @@ class Species:
     name : str
         Group name (``"H"``, ``"He"``, ``"CNO"``, ``"MgAlSi"``, ``"Fe"``).
     Z, A : int
-        Charge and mass number of the representative nucleus (MODEL.md §5).
+        Charge and mass number of the representative nucleus (:ref:`model-anisotropy`).
     elements : tuple of int
         CORSIKA ids of the poly-gonato elements whose fluxes the group sums.
     """
@@ -56,7 +56,7 @@ class Species:
 
     @property
     def cross_section(self):
-        """Spallation cross section σ = 45 mb · A^0.7 (MODEL.md §5), in kpc²."""
+        """Spallation cross section σ = 45 mb · A^0.7 (:ref:`model-anisotropy`), in kpc²."""
         return 45.0 * mb * self.A**0.7
 
     def measured_flux(self, E):
@@ -77,7 +77,7 @@ class Species:
         return float(out[0]) if np.ndim(E) == 0 else out
 
 
-#: The five groups of BA §2 with the representative nuclei of MODEL.md §5.
+#: The five groups of BA §2 with the representative nuclei of :ref:`model-anisotropy`.
 BA_GROUPS = (
     Species("H", 1, 1, _GROUP_ELEMENTS["H"]),
     Species("He", 2, 4, _GROUP_ELEMENTS["He"]),
@@ -91,7 +91,7 @@ PROTONS = (BA_GROUPS[0],)
 
 
 def spallation_rate(species, H, n_disk=1.0 * per_cm3, h_gas=0.15 * kpc):
-    """Spallation rate Γ = n_eff σ c of a group in a halo of half-height ``H`` (MODEL.md §5).
+    """Spallation rate Γ = n_eff σ c of a group in a halo of half-height ``H`` (:ref:`model-anisotropy`).
 
     The gas sits in a layer of half-thickness ``h_gas`` with density ``n_disk``;
     a particle spends the fraction h_gas/H of its time there, so the effective

@@ -1,7 +1,7 @@
 """Internal unit system of crlib and the constants expressed in it.
 
 Every quantity inside crlib is a plain float in the internal units of
-MODEL.md section 1:
+:ref:`model-units`:
 
 * length: kpc
 * time: Myr

@@ -121,7 +121,7 @@ def kernel_density(rho, D, H):
     """Time-integrated density of one burst per unit injected particle, g_n(ρ) = ∫₀^∞ G dτ.
 
     Source and observer in the mid-plane of a slab halo with free escape at
-    z = ±H, no spallation (the steady solution of BA Paper I; MODEL.md §3):
+    z = ±H, no spallation (the steady solution of BA Paper I; :ref:`model-green`):
     g_n = (1/2πDH) Σ_{k odd} K₀(kπρ/2H) = (1/4πD) Σ_m (−1)^m (ρ² + 4m²H²)^(−1/2).
 
     Parameters

@@ -58,7 +58,7 @@ def test_age_at_1TeV_is_1Myr():
 
 def test_local_surface_rate_value():
     R = _sigma_exp(1 / (30 * yr), 4 * kpc, 8.5 * kpc)
-    assert R * yr == pytest.approx(3.9e-5, rel=0.03)  # kpc^-2 yr^-1 (MODEL.md §6)
+    assert R * yr == pytest.approx(3.9e-5, rel=0.03)  # kpc^-2 yr^-1 (:ref:`model-analytic`)
 
 
 def test_local_surface_rate_against_quadrature():
@@ -76,7 +76,7 @@ def test_n_sources_at_1TeV():
     h = 300 * pc
     tau = an.age_pinned(1 * TeV)  # 1 Myr
     n = an.n_sources(h, tau)
-    assert n == pytest.approx(11.0, abs=0.5)  # MODEL.md §6, R_sun = 8.5 kpc
+    assert n == pytest.approx(11.0, abs=0.5)  # :ref:`model-analytic`, R_sun = 8.5 kpc
     n8 = an.n_sources(h, tau, _sigma_exp(1 / (30 * yr), 4 * kpc, 8 * kpc))
     assert n8 == pytest.approx(13.0, abs=0.5)  # R_sun = 8 kpc
     for nn in (n, n8):

@@ -1,4 +1,4 @@
-"""The unit system of MODEL.md section 1 against independent values."""
+"""The unit system of :ref:`model-units` against independent values."""
 
 import math
 
