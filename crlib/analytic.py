@@ -58,7 +58,7 @@ __all__ = [
     "TAU_BE10",
 ]
 
-#: Cosmic-ray age at 1 GeV inferred from ¹⁰Be (SH §3, after Strong et al. 2007): 1e7 yr.
+#: Cosmic-ray age at 1 GeV inferred from ¹⁰Be, 1e7 yr (SH §3, after Strong et al. 2007).
 TAU_BE10 = 1.0e7 * yr
 
 

@@ -3,7 +3,7 @@ r"""Dipole anisotropy estimators at the observer.
 BA's large-scale/fluctuation split (δA1, δA2) lives in :mod:`crlib.largescale`.
 
 Estimators (:ref:`model-anisotropy`)
-------------------------
+------------------------------------
 For one species the dipole vector is δ⃗ = (3D/c) ∇n / n at the observer
 (BA eq. 3.1). For several species observed at the same total energy per
 particle E the intensities add, so

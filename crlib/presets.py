@@ -26,7 +26,7 @@ from .units import Myr, cm2_per_s, pc, yr
 
 __all__ = ["ba_scenario", "BA_FIGURES", "GAMMA_PLUS_DELTA", "sh_scenario", "sh_span"]
 
-#: γ + δ of BA (their eq. 2.2 and Paper I): the slope of the observed spectrum.
+#: γ + δ of BA (their eq. 2.2 and Paper I), the slope of the observed spectrum.
 GAMMA_PLUS_DELTA = 2.67
 
 _MODELS = ("cylindrical", "spiral")
@@ -136,7 +136,7 @@ def sh_scenario(h=250.0 * pc, D0=6e26 * cm2_per_s, p=1.0 / 3.0, rate=1.0 / (30.0
         Galactic supernova rate, 1/Myr (SH: one per 30 yr).
     f_arm, sigma_arm, omega :
         Arm fraction, arm width (kpc) and Omega_sun - Omega_p (rad/Myr; None:
-        the model's default 11.9 km/s/kpc), see :class:`MovingSpiralArms`.
+        the model's default 11.9 km/s/kpc), see :class:`~crlib.sources.MovingSpiralArms`.
     scheme : {"auto", "sh"}
         Exact Green function, or SH's fixed image/eigenmode switch (SH eq. 6).
     n_energies, E_range :

@@ -4,7 +4,7 @@ The five groups of Blasi & Amato (BA §2): H, He, CNO, Mg-Al-Si and Fe, each
 represented by one nucleus (Z, A).  Their relative abundances are fixed by
 requiring that the *propagated mean* flux of each group at 1 TeV per particle
 equals the poly-gonato fit of Hörandel (2003), taken from
-:class:`crflux.models.PolyGonato` (a group's flux is the sum of its elements).
+``crflux.models.PolyGonato`` (a group's flux is the sum of its elements).
 Parameter choices not stated in the papers are those of :ref:`model-anisotropy`.
 
 Energies are total energies per nucleus in GeV, rates in 1/Myr, lengths in kpc.
@@ -63,7 +63,7 @@ class Species:
         """Poly-gonato flux of the group at total energy per nucleus ``E``.
 
         Returns the differential flux in particles per (kpc² Myr sr GeV), the
-        sum over the group's elements of :meth:`crflux.models.PolyGonato.nucleus_flux`
+        sum over the group's elements of ``crflux.models.PolyGonato.nucleus_flux``
         (which is in m⁻² s⁻¹ sr⁻¹ GeV⁻¹).
         """
         from crflux.models import PolyGonato

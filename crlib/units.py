@@ -11,7 +11,7 @@ so a diffusion coefficient is in kpc^2/Myr and a rate in 1/Myr.  A user writes
 a physical quantity as a number times a unit constant (``250 * pc``,
 ``6e26 * cm2_per_s``, ``1 / (30 * yr)``) and divides by a unit to read a
 number back (``D / cm2_per_s``).  Every constant below is derived from
-:mod:`scipy.constants`; none is typed in.
+``scipy.constants``; none is typed in.
 """
 
 from scipy import constants as _sc
@@ -59,7 +59,7 @@ mb = 1e-27 * cm**2  # millibarn
 barn = 1e3 * mb
 
 # --- magnetic field ----------------------------------------------------------
-#: gauss, expressed through the Larmor radius: a particle of energy E and
+#: gauss, expressed through the Larmor radius.  A particle of energy E and
 #: charge number Z in a field B has r_L = E / (Z * e_charge * B).  We express B
 #: in units such that e_charge * B is an energy per length (GeV/kpc).
 #: In Gaussian units r_L = E / (Z e B) with E in erg, e in esu, B in G, r_L in

@@ -16,29 +16,39 @@ Models (:ref:`model-sources`), all frozen dataclasses deriving from
 
 Layout of the package:
 
-* :mod:`~crlib.sources.arms` -- FK06 Table 2, the placements, the one arm-centroid formula;
-* :mod:`~crlib.sources.models` -- :class:`SourceModel` and the four models; each model
+* ``arms`` -- FK06 Table 2, the placements, the one arm-centroid formula;
+* ``models`` -- :class:`SourceModel` and the four models; each model
   carries its radial law, pdf and cdf, heights, pattern rotation, positions and
   surface density, so adding a model touches one class;
-* :mod:`~crlib.sources.catalogue` -- :class:`Catalogue`;
-* :mod:`~crlib.sources.densities` -- the functions ``radial_pdf(model, r)``,
+* ``catalogue`` -- :class:`Catalogue`;
+* ``densities`` -- the functions ``radial_pdf(model, r)``,
   ``surface_density(model, x, y)``, ... that validate and ask the model;
-* :mod:`~crlib.sources.sampling` -- :func:`sample`, :func:`sample_chunks`;
-* :mod:`~crlib.sources.near` -- the near-Sun sampler (:func:`sample_near`, ...);
+* ``sampling`` -- :func:`sample`, :func:`sample_chunks`;
+* ``near`` -- the near-Sun sampler (:func:`sample_near`, ...);
 * ``_kernels`` -- the numba quadratures and closed forms behind the densities.
 
 Coordinates: Galactocentric Cartesian in kpc, Sun at ``(R_SUN, 0, 0)``; times
 are ages in Myr; rates are per Myr.
 """
 
-from .arms import ARM_NAMES, FK06_ARMS, PLACEMENTS, centroid_azimuth, centroid_radius
+from . import arms as _arms, near as _near
+from .arms import centroid_azimuth, centroid_radius
 from .catalogue import Catalogue
 from .densities import (arm_azimuth, arm_distances, height_cdf, height_pdf, local_rate,
                         pattern_rotation, radial_cdf, radial_pdf, surface_density)
 from .models import (Cylindrical, ExponentialDisk, MovingSpiralArms, SourceModel, SpiralArms,
                      check_model, is_source_model)
-from .near import ARM_REACH, NearRegion, near_region, sample_near, sample_outside
+from .near import NearRegion, near_region, sample_near, sample_outside
 from .sampling import as_rng, sample, sample_chunks
+
+#: FK06 Table 2, one row (K [rad], r0 [kpc], theta0 [rad]) per arm, in the order of ``ARM_NAMES``.
+FK06_ARMS = _arms.FK06_ARMS
+#: Names of the four FK06 arms, indexed by a catalogue's ``arm``.
+ARM_NAMES = _arms.ARM_NAMES
+#: Rotation in rad added to the FK06 azimuths: "fk06" puts FK06's Sun at (R_SUN, 0), "ba_literal" none.
+PLACEMENTS = _arms.PLACEMENTS
+#: Reach of the near-Sun region in units of sigma_arm (arm sources farther out never land near the Sun).
+ARM_REACH = _near.ARM_REACH
 
 __all__ = [
     "FK06_ARMS", "ARM_NAMES", "PLACEMENTS", "ARM_REACH", "SourceModel", "Cylindrical",
@@ -48,3 +58,9 @@ __all__ = [
     "radial_cdf", "height_pdf", "height_cdf", "pattern_rotation", "arm_azimuth",
     "arm_distances", "centroid_azimuth", "centroid_radius", "as_rng",
 ]
+
+# Document (and pickle) the public classes under the package name.
+for _cls in (SourceModel, Cylindrical, SpiralArms, ExponentialDisk, MovingSpiralArms, Catalogue,
+             NearRegion):
+    _cls.__module__ = __name__
+del _cls

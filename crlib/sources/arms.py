@@ -30,7 +30,7 @@ TWO_PI = 2.0 * math.pi
 
 
 def check_placement(name, value):
-    """Return ``value`` if it is a key of :data:`PLACEMENTS`, else raise ValueError naming ``name``."""
+    """Return ``value`` if it is a key of ``PLACEMENTS``, else raise ValueError naming ``name``."""
     if not isinstance(value, str) or value not in PLACEMENTS:
         raise ValueError(f"{name} must be one of {sorted(PLACEMENTS)}, got {value!r}")
     return value
@@ -42,11 +42,11 @@ def centroid_azimuth(arm, r, placement, rotation=0.0):
     Parameters
     ----------
     arm : int or array of int
-        Arm index (0-3) into :data:`FK06_ARMS`, broadcast with ``r``.
+        Arm index (0-3) into :data:`~crlib.sources.FK06_ARMS`, broadcast with ``r``.
     r : float or array
         Galactocentric radius in kpc (> 0).
     placement : str
-        A key of :data:`PLACEMENTS`.
+        A key of :data:`~crlib.sources.PLACEMENTS`.
     rotation : float or array
         Pattern rotation in rad added to the azimuth (0 for a static pattern).
     """

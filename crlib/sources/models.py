@@ -50,17 +50,18 @@ def check_model(name, model):
 class SourceModel:
     """Base class of the source models; a subclass is a frozen dataclass.
 
-    A subclass implements :meth:`radial_law` and :meth:`_polar` (and
-    :meth:`density` unless the Gamma radial law is axisymmetric); the defaults
-    of the other methods describe an axisymmetric, static model with
-    exponential heights of scale ``z_g``.
+    A subclass implements :meth:`radial_law`, ``_polar`` (radius, azimuth and
+    arm of sources of given ages) and :meth:`density`; the defaults of the
+    other methods describe a static model with a Gamma radial law and
+    exponential heights of scale ``z_g``.  A subclass that needs no arguments
+    ``T``/``age`` calls ``self._static(T, age)`` in :meth:`density`.
     """
 
     #: Whether the near-Sun sampler (:func:`crlib.sources.near_region`) supports the model.
     supports_near = True
     #: Fraction of sources on spiral arms (0 when there are no arm sources).
     arm_fraction = 0.0
-    #: Radial Gaussian width (kpc) of the arm sources around their centroid (0: none).
+    #: Radial Gaussian width in kpc of the arm sources around their centroid (0 if none).
     arm_sigma = 0.0
 
     # ---------------------------------------------------------------- radial and vertical laws
@@ -219,7 +220,7 @@ class SpiralArms(_ArmPattern, SourceModel):
     z_g: float = 0.05
     r_spread: float = 0.07
 
-    #: The blur spreads azimuths over the whole circle: the near-Sun sampler would gain nothing.
+    #: False: the blur spreads azimuths over the whole circle, so the near-Sun sampler would gain nothing.
     supports_near = False
 
     def __post_init__(self):
@@ -424,7 +425,7 @@ class MovingSpiralArms(_ArmPattern, SourceModel):
         return 0.0, TWO_PI
 
     def density(self, r, phi, T=None, age=None):
-        """(1 - f_arm) exponential disk + f_arm arm part (closed form, :func:`_moving_kernel`)."""
+        """(1 - f_arm) exponential disk + f_arm arm part (closed form, ``_kernels._moving_kernel``)."""
         s = np.exp(-r / self.r_d) / (TWO_PI * self.r_d ** 2)
         if self.f_arm > 0.0:
             a0, a1 = self._pattern_window(T, age)
