@@ -16,7 +16,7 @@ from scipy import stats
 from crlib import ensemble as ens
 from crlib import sources as S
 from crlib.galaxy import R_SUN
-from crlib.green import far_bound, slab_green, slab_green_gradient
+from crlib.green import far_bound, observe, slab_green, slab_green_gradient
 from crlib.presets import sh_scenario, sh_span
 from crlib.units import yr
 
@@ -343,6 +343,16 @@ def _exact_scenario(sc):
     return dataclasses.replace(sc, tol=1e-12)
 
 
+def _sum(sc, chan, cat, t_max=np.inf):
+    """Density and gradient per injected particle of a catalogue's sources inside the halo and
+    younger than t_max, by the public many-source kernel crlib.green.observe."""
+    inside = (np.abs(cat.z) < sc.H) & (cat.t < t_max)
+    x, y, z, t = (np.ascontiguousarray(a[inside]) for a in (cat.x, cat.y, cat.z, cat.t))
+    n, grad = observe(x, y, z, t, chan.D, sc.H, gamma=chan.gamma, delay=chan.delay,
+                      tol=sc.tol, scheme=sc.scheme)
+    return n, grad, int(inside.sum())
+
+
 @pytest.mark.parametrize("near_radius, seeds", [(None, (1,)), (2.9, (1, 2)), (0.3, (1,))])
 def test_realization_meets_tolerance(near_radius, seeds):
     kw = {} if near_radius is None else {"near_radius": near_radius}
@@ -357,22 +367,22 @@ def test_realization_meets_tolerance(near_radius, seeds):
         rng = np.random.default_rng(seed)
         near, rest, outside, region = S.sample_near(sc.sources, sc.rate, sc.T, rng,
                                                     sc.near_radius, edges)
-        n_near, g_near, _ = ens._observe(sc, chan, near)
+        n_near, g_near, _ = _sum(sc, chan, near)
         counts = outside + np.histogram(rest.t, edges)[0]
-        j = ens._far_cut(sc, chan, edges, counts, n_near)
-        far = edges[j]
+        res = ens.realization(sc, seed, chan)
+        far = res["far_age"]
+        j = int(np.searchsorted(edges, far))
+        assert edges[j] == far
         young = np.where(np.arange(outside.size) < j, outside, 0)
         drawn = S.sample_outside(sc.sources, rng, region, edges, young)
         old = S.sample_outside(sc.sources, rng, region, edges, outside - young)
-        res = ens.realization(sc, seed, chan)
-        assert res["far_age"] == far
         # the realization is near + the far sources younger than far_age
         n_part = n_near.copy()
         g_part = g_near.copy()
         n_in = int(np.sum(np.abs(near.z) < H))
         if j > 0:
             for c in (rest, drawn):
-                dn, dg, k = ens._observe(sc, chan, c, t_max=far)
+                dn, dg, k = _sum(sc, chan, c, t_max=far)
                 n_part, g_part, n_in = n_part + dn, g_part + dg, n_in + k
         np.testing.assert_allclose(res["n"], n_part * chan.weight, rtol=1e-12)
         np.testing.assert_allclose(res["grad"], g_part * chan.weight[..., None], rtol=1e-12, atol=0)
@@ -382,7 +392,7 @@ def test_realization_meets_tolerance(near_radius, seeds):
         far_all = _union(rest, drawn, old)
         left = _select(far_all, far_all.t >= far)
         assert np.all(_dist2(left) >= sc.near_radius ** 2)
-        n_left, g_left, _ = ens._observe(exact, chan, left)
+        n_left, g_left, _ = _sum(exact, chan, left)
         assert np.all(n_left <= tol * n_near), (n_left / n_near).max()
         assert np.all(np.abs(g_left) <= tol * n_near[..., None] * np.pi / (2 * H))
         bn, bg = far_bound(edges[j:], counts[j:], chan.D, H, sc.near_radius) if j < counts.size \
@@ -391,7 +401,7 @@ def test_realization_meets_tolerance(near_radius, seeds):
         assert np.all(np.abs(g_left) <= bg[..., None])
         # the realization against every source summed accurately: truncation, skip rule and
         # far bound, each within tol
-        n_all, g_all, _ = ens._observe(exact, chan, _union(near, rest, drawn, old))
+        n_all, g_all, _ = _sum(exact, chan, _union(near, rest, drawn, old))
         assert np.all(np.abs(n_part - n_all) <= 3 * tol * n_all)
         assert np.all(np.abs(g_part - g_all) <= 3 * tol * n_all[..., None] * np.pi / (2 * H))
         if near_radius is None:
