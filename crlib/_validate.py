@@ -150,8 +150,9 @@ def broadcast(**arrays):
 def model(name, obj, method):
     """Check that ``obj`` has a callable ``method`` (e.g. a diffusion model's ``D``)."""
     if not callable(getattr(obj, method, None)) or isinstance(obj, type):
-        raise ValueError(f"{name} must be a model with a method {method}(...), "
-                         f"got {_describe_safe(obj) if not isinstance(obj, type) else obj!r}")
+        what = f"the class {obj.__qualname__} (not an instance)" if isinstance(obj, type) \
+            else f"an object of type {type(obj).__name__}"
+        raise ValueError(f"{name} must be a model with a method {method}(...), got {what}")
     return obj
 
 

@@ -502,10 +502,29 @@ def mean_direction(delta):
     """Unit vector of the ensemble-mean dipole per energy, shape (n_E, 3).
 
     The mean over realizations estimates the large-scale part ⟨δ⃗⟩ (BA eq. 3.3),
-    whose direction is that of the mean source gradient.
+    whose direction is that of the mean source gradient.  Realizations whose
+    dipole is NaN at an energy (no arrival) are left out of that energy's mean;
+    an energy where every realization is NaN gives a NaN direction.
+
+    Raises
+    ------
+    ValueError
+        ``delta`` not of shape (N, n_E, 3), non-finite values other than
+        all-NaN vectors, or an ensemble-mean dipole exactly zero (no direction).
     """
-    d = np.asarray(delta, float).mean(axis=0)
-    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+    d = _v.vectors("delta", delta, allow_nan=True)
+    if d.ndim != 3 or d.shape[0] == 0:
+        raise ValueError(f"delta must have shape (N, n_E, 3) with N >= 1, got {d.shape}")
+    defined = ~np.isnan(d[..., 0])                                   # (N, n_E)
+    count = defined.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(defined[..., None], d, 0.0).sum(axis=0) / count[:, None]
+    norm = np.linalg.norm(m, axis=-1, keepdims=True)
+    zero = (count > 0) & (norm[:, 0] == 0)
+    if np.any(zero):
+        raise ValueError(f"delta has an ensemble-mean dipole of exactly zero at energy index "
+                         f"{int(np.flatnonzero(zero)[0])}: it has no direction")
+    return m / norm
 
 
 def angles_to_mean(delta):
