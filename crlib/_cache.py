@@ -36,7 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["canonical", "code_identity", "make_key", "check_arrays", "load", "save",
+__all__ = ["canonical", "code_identity", "tree_digest", "make_key", "check_arrays", "load", "save",
            "clean_stale_parts", "warn_write_failed", "ARRAY_NAMES", "STALE_PART_SECONDS"]
 
 #: Names of the arrays an ensemble file holds (besides its key).
@@ -145,15 +145,21 @@ def code_identity():
 
     Computed once per process, i.e. for the crlib that the process imported.
     """
+    return tree_digest(_PACKAGE_DIR)
+
+
+def tree_digest(folder):
+    """SHA-256 (hex) of the ``.py``, ``.csv``, ``.txt`` and ``.json`` files under ``folder``
+    (relative paths and contents, sorted; ``__pycache__`` and hidden folders skipped)."""
     h = hashlib.sha256()
     files = []
-    for root, dirs, names in os.walk(_PACKAGE_DIR):
+    for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
         for name in names:
             if name.endswith((".py", ".csv", ".txt", ".json")):
                 files.append(os.path.join(root, name))
     for f in sorted(files):
-        h.update(os.path.relpath(f, _PACKAGE_DIR).replace(os.sep, "/").encode())
+        h.update(os.path.relpath(f, folder).replace(os.sep, "/").encode())
         with open(f, "rb") as fh:
             h.update(hashlib.sha256(fh.read()).digest())
     return h.hexdigest()
