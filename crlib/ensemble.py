@@ -113,9 +113,9 @@ class Scenario:
     near_radius: Optional[float] = None
 
     def __post_init__(self):
-        object.__setattr__(self, "rate", _v.positive("rate", self.rate))
-        object.__setattr__(self, "T", _v.positive("T", self.T))
-        object.__setattr__(self, "H", _v.positive("H", self.H))
+        object.__setattr__(self, "rate", _v.positive("rate", _v.as_float("rate", self.rate)))
+        object.__setattr__(self, "T", _v.positive("T", _v.as_float("T", self.T)))
+        object.__setattr__(self, "H", _v.positive("H", _v.as_float("H", self.H)))
         E = np.atleast_1d(_v.positive("energies", self.energies))
         if E.ndim != 1 or E.size == 0:
             raise ValueError(f"energies must be a non-empty 1-d sequence, got shape {E.shape}")
@@ -125,13 +125,13 @@ class Scenario:
             raise ValueError("species must contain at least one Species")
         object.__setattr__(self, "species", tuple(self.species))
         if self.tau_snr is not None:
-            object.__setattr__(self, "tau_snr", _v.positive("tau_snr", self.tau_snr))
-        object.__setattr__(self, "E_max_p", _v.positive("E_max_p", self.E_max_p))
+            object.__setattr__(self, "tau_snr", _v.positive("tau_snr", _v.as_float("tau_snr", self.tau_snr)))
+        object.__setattr__(self, "E_max_p", _v.positive("E_max_p", _v.as_float("E_max_p", self.E_max_p)))
         object.__setattr__(self, "tol", _v.tolerance("tol", self.tol))
         if self.scheme not in ("auto", "sh"):
             raise ValueError(f"scheme must be 'auto' or 'sh', got {self.scheme!r}")
         if self.near_radius is not None:
-            object.__setattr__(self, "near_radius", _v.positive("near_radius", self.near_radius))
+            object.__setattr__(self, "near_radius", _v.positive("near_radius", _v.as_float("near_radius", self.near_radius)))
             if self.tau_snr is not None:
                 raise ValueError("near_radius needs burst injection (tau_snr=None)")
             try:
