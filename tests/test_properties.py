@@ -18,6 +18,7 @@ from crlib import largescale as L
 from crlib import observable as O
 from crlib import sources as S
 from crlib import species as Sp
+from crlib.galaxy import R_SUN
 from crlib.units import GeV, c_light, muG
 
 FMAX_LOG = math.log(np.finfo(float).max)
@@ -366,3 +367,23 @@ def test_check_arrays_accepts_valid_and_names_every_corruption(N, nE, ns, seed, 
     elif corrupt == "far":
         bad["far_age"] = arrays["far_age"] + 10.0
     assert _cache.check_arrays(bad, E, N, D, 5.0) is not None
+
+
+NEAR_MODELS = st.sampled_from([S.Cylindrical(), S.ExponentialDisk(), S.MovingSpiralArms()])
+
+
+@given(model=NEAR_MODELS, rate=logu(0, 2.5), T=logu(-1, 1), radius=st.floats(0.2, 3.0),
+       nbins=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_sample_near_splits_consistently(model, rate, T, radius, nbins, seed):
+    edges = np.concatenate([[0.0], np.geomspace(T / 10 ** nbins, T, nbins)]) if nbins > 1 else np.array([0.0, T])
+    near, rest, counts, region = S.sample_near(model, rate, T, np.random.default_rng(seed), radius, edges)
+    d2 = lambda c: (c.x - R_SUN) ** 2 + c.y ** 2                       # noqa: E731
+    assert np.all(d2(near) < radius ** 2) and np.all(d2(rest) >= radius ** 2)
+    for c in (near, rest):
+        assert np.all(np.isfinite(c.x) & np.isfinite(c.y) & np.isfinite(c.z))
+        assert np.all((c.t >= 0) & (c.t <= T))
+    assert counts.shape == (edges.size - 1,) and np.all(counts >= 0)
+    assert 0.0 <= region.p_S <= 1.0
+    total = len(near.t) + len(rest.t) + int(counts.sum())                 # Poisson(rate T) overall
+    mu = rate * T
+    assert abs(total - mu) <= 8 * math.sqrt(mu) + 8
