@@ -129,7 +129,7 @@ def dipole_single(n, grad, D):
 
 
 def amplitude(delta):
-    """Amplitude |δ⃗| of dipole vectors with components on the last axis (dimensionless).
+    """Amplitude ``|δ⃗|`` of dipole vectors with components on the last axis (dimensionless).
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def phase_ba(delta):
 def angle_between(a, b):
     """Angle (rad, in [0, π]) between vectors on the last axis of ``a`` and ``b`` (SH Fig. 2).
 
-    Uses atan2(|a×b|, a·b), accurate for small and nearly opposite angles.
+    Uses ``atan2(|a×b|, a·b)``, accurate for small and nearly opposite angles.
 
     Parameters
     ----------

@@ -324,7 +324,7 @@ class EnsembleResult:
 
     @property
     def amplitude(self):
-        """|δ| per realization and energy, shape (N, n_E) (NaN where :attr:`no_arrival`)."""
+        """``|δ|`` per realization and energy, shape (N, n_E) (NaN where :attr:`no_arrival`)."""
         return amplitude(self.delta)
 
     @property

@@ -40,7 +40,7 @@ integrated in closed form (``int dtau exp(-R^2/4 D tau - Gamma tau) (4 pi D tau)
 
     F(rho) = (1 / 4 pi D) sum_n (-1)^n exp(-kappa_0 R_n) / R_n,   R_n = sqrt(rho^2 + 4 n^2 H^2),
 
-whose alternating tail (|n| >= 1) is summed with the Cohen-Rodriguez Villegas-
+whose alternating tail (``|n| >= 1``) is summed with the Cohen-Rodriguez Villegas-
 Zagier acceleration (error ~ 5.8^-m for m terms; m = 30).  The two forms agree
 to ~1e-13 at the switch (tests/test_largescale.py).
 
@@ -483,7 +483,7 @@ def mean_current(sources, D, H, rate=None, gamma=0.0, grid_kw=None):
 
 
 def current_fluctuation(sources, D, H, rate=None, gamma=0.0, T_min=None, grid_kw=None):
-    r"""Mean square current fluctuation <dJ.dJ> = D^2 int d^2r Sigma int_Tmin^inf dtau |grad G|^2 (BA eq. 3.6).
+    r"""Mean square current fluctuation <dJ.dJ> = D^2 int d^2r Sigma int_Tmin^inf dtau ``|grad G|^2`` (BA eq. 3.6).
 
     One particle per source; Poisson sources (terms O(1/N) dropped, as in BA).
     The age integral is Gauss-Legendre in ln tau from T_min, with the vertical
@@ -553,7 +553,7 @@ class Decomposition:
 
 
 def decomposition(E, diffusion, H, sources, rate=None, Z=1.0, gamma=0.0, grid_kw=None):
-    r"""dA1 = |<J>|/(c<n>/3) and dA2 = <dJ.dJ>^(1/2)/(c<n>/3) versus energy (BA eqs. 3.3-3.6).
+    r"""dA1 = ``|<J>|/(c<n>/3)`` and dA2 = <dJ.dJ>^(1/2)/(c<n>/3) versus energy (BA eqs. 3.3-3.6).
 
     Parameters
     ----------

@@ -304,7 +304,7 @@ def first_harmonic_band(delta, dec_min, dec_max):
     """Raw RA first harmonic seen by an array whose exposure covers a declination band.
 
     Exposure assumption: uniform per unit solid angle for dec_min <= dec <= dec_max,
-    zero elsewhere; result to first order in |delta|.
+    zero elsewhere; result to first order in ``|delta|``.
 
     Parameters
     ----------
