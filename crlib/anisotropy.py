@@ -95,9 +95,15 @@ def dipole(n, grad, D):
     if np.any(empty & np.any(grad != 0, axis=(-3, -1))):
         raise ValueError("grad must be zero where the total density n is zero")
     current = np.einsum("...kjc,kj->...jc", grad, D)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = (3.0 / c_light) * current / total[..., None]
     out[empty] = np.nan
+    return _finite_where_defined(out)
+
+
+def _finite_where_defined(out):
+    if not np.all(np.isfinite(out) | np.isnan(out)):
+        raise ValueError("grad / n is so large that the dipole overflows float64")
     return out
 
 
@@ -125,7 +131,8 @@ def dipole_single(n, grad, D):
     if grad.shape[-1:] != (3,) or grad.shape[:-1] != n.shape:
         raise ValueError(f"grad must have shape n.shape + (3,) = {n.shape + (3,)}, got {grad.shape}")
     D, _ = _v.broadcast(D=np.asarray(D, dtype=float), n=n)
-    return (3.0 / c_light) * (D / n)[..., None] * grad
+    with np.errstate(over="ignore"):
+        return _finite_where_defined((3.0 / c_light) * (D / n)[..., None] * grad)
 
 
 def amplitude(delta):
@@ -140,7 +147,13 @@ def amplitude(delta):
     -------
     numpy.ndarray, shape (...)
     """
-    return np.linalg.norm(_v.vectors("delta", delta, allow_nan=True), axis=-1)
+    d = _v.vectors("delta", delta, allow_nan=True)
+    return _norm(d)
+
+
+def _norm(v):
+    """Euclidean norm on the last axis without the under/overflow of squaring (hypot)."""
+    return np.hypot(np.hypot(v[..., 0], v[..., 1]), v[..., 2])
 
 
 def phase_max_intensity(delta):
@@ -175,7 +188,7 @@ def phase_ba(delta):
     """
     delta = _v.vectors("delta", delta, allow_nan=True)
     dx, dy = delta[..., 0], delta[..., 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # dy/dx = ±inf -> ±pi/2
         out = np.arctan(dy / dx)
     return np.where(dx == 0.0, np.copysign(0.5 * np.pi, dy), out)
 
@@ -202,6 +215,10 @@ def angle_between(a, b):
     for name, v in (("a", a), ("b", b)):
         if np.any(np.all(v == 0, axis=-1)):
             raise ValueError(f"{name} must not contain a zero vector (it has no direction)")
+    # the angle does not depend on the lengths: scale each vector to a largest component of 1
+    # so that the cross and dot products can neither underflow nor overflow
+    a = a / np.max(np.abs(a), axis=-1, keepdims=True)
+    b = b / np.max(np.abs(b), axis=-1, keepdims=True)
     cross = np.linalg.norm(np.cross(a, b), axis=-1)
     dot = np.sum(a * b, axis=-1)
     return np.arctan2(cross, dot)

@@ -519,7 +519,7 @@ def mean_direction(delta):
     count = defined.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.where(defined[..., None], d, 0.0).sum(axis=0) / count[:, None]
-    norm = np.linalg.norm(m, axis=-1, keepdims=True)
+    norm = amplitude(m)[:, None]
     zero = (count > 0) & (norm[:, 0] == 0)
     if np.any(zero):
         raise ValueError(f"delta has an ensemble-mean dipole of exactly zero at energy index "
