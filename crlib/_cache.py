@@ -182,9 +182,9 @@ def check_arrays(arrays, energies, n_realizations, D, T):
 
     Checked: every array present with its exact dtype and shape; the energies and
     the diffusion coefficients equal to the request's; densities finite and >= 0;
-    source counts >= 0; far ages in (0, T]; each dipole vector finite where some
-    particle arrives and NaN where none does (the documented convention of
-    :func:`crlib.anisotropy.dipole`).
+    source counts >= 0; far ages in [0, T] (0: no far source was needed); each
+    dipole vector finite where some particle arrives and NaN where none does (the
+    documented convention of :func:`crlib.anisotropy.dipole`).
     """
     E = np.asarray(energies, dtype=np.float64)
     D = np.asarray(D, dtype=np.float64)
@@ -208,8 +208,8 @@ def check_arrays(arrays, energies, n_realizations, D, T):
     if np.any(arrays["n_sources"] < 0):
         return "negative source counts"
     far = arrays["far_age"]
-    if not (np.all(np.isfinite(far)) and np.all(far > 0) and np.all(far <= T * (1 + 1e-12))):
-        return f"far ages outside (0, T = {T}]"
+    if not (np.all(np.isfinite(far)) and np.all(far >= 0) and np.all(far <= T * (1 + 1e-12))):
+        return f"far ages outside [0, T = {T}]"
     delta = arrays["delta"]
     arrived = n.sum(axis=1) > 0                                  # (N, n_E)
     if not np.all(np.isfinite(delta[arrived])):

@@ -263,3 +263,19 @@ def test_stale_part_files_are_removed(tiny, tmp_path):
 def test_bad_cache_dir_is_named(tiny):
     with pytest.raises(ValueError, match="cache_dir"):
         ens.run_ensemble(tiny, 1, cache_dir=3, progress=False)
+
+
+def test_near_radius_ensemble_round_trips_through_the_cache(tmp_path):
+    """far_age may be anything in [0, T] with near_radius (0 when no far source is needed)."""
+    import warnings
+
+    sc = ens.Scenario(sources=Cylindrical(), rate=1 / (1000 * yr), T=2.0, H=0.25,
+                      diffusion=BADiffusion(1 / 3, 4.0), energies=(1e3, 1e5),
+                      injection_index=2.3, species=PROTONS, near_radius=2.0)
+    a = ens.run_ensemble(sc, 2, seed=1, cache_dir=tmp_path, progress=False)
+    assert np.all((a.far_age >= 0) & (a.far_age <= sc.T))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = ens.run_ensemble(sc, 2, seed=1, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(a.delta, b.delta)
+    np.testing.assert_array_equal(a.far_age, b.far_age)
