@@ -447,7 +447,7 @@ def ba_delta_A2_Tmin(D, rate, R_d, H, T_min):
     H = _v.positive("H", H)
     T_min = _v.positive("T_min", T_min)
     pref = 3.0 / (2.0**2.5 * math.sqrt(math.pi))
-    return _out(pref * np.sqrt(D) / (c_light * math.sqrt(rate)) * (R_d / np.asarray(H)) / T_min)
+    return _out(pref * np.sqrt(D) / (c_light * np.sqrt(rate)) * (R_d / np.asarray(H)) / T_min)
 
 
 def ba_delta_A2(D, H):

@@ -29,6 +29,13 @@ therefore makes δ⃗ point along −x̂. Three phase conventions are offered:
   value, so it sits near 0 for the gradient-dominated case in *either*
   sign convention: this is why BA's phases cluster around zero. To tell the
   direction, use one of the two atan2 forms.
+
+No arrival.  Where the total density is exactly zero (no particle of any
+species arrives: above the injection cut-off, below Z·E0 with continuous
+escape, or no source old enough yet) the dipole is undefined; :func:`dipole`
+returns a NaN vector there.  The functions taking dipole vectors accept such
+all-NaN vectors and return NaN for them; any other NaN, an infinite or a
+complex component is refused with a ValueError.
 """
 
 import numpy as np
@@ -63,20 +70,41 @@ def dipole(n, grad, D):
     numpy.ndarray, shape (..., n_E, 3)
         Dimensionless dipole vector, pointing to the maximum of intensity.
         With one species this is (3D/c)∇n/n (see :func:`dipole_single`).
+        NaN (all three components) where the total density is exactly 0: no
+        particle arrives, the dipole is undefined (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        Non-finite input, shapes that do not match, a negative density, or a
+        non-zero gradient where the total density is zero.
     """
-    n = _v.as_float_array("n", n)
+    n = _v.non_negative("n", n)
+    n = np.asarray(n, dtype=float)
     grad = _v.as_float_array("grad", grad)
     D = _v.positive("D", D)
     D = np.asarray(D, dtype=float)
-    if n.ndim < 2 or grad.shape != n.shape + (3,):
+    if n.ndim < 2:
+        raise ValueError(f"n must have shape (..., n_species, n_E), got {n.shape}")
+    if grad.shape != n.shape + (3,):
         raise ValueError(f"grad must have shape n.shape + (3,) = {n.shape + (3,)}, got {grad.shape}")
     if D.shape != n.shape[-2:]:
         raise ValueError(f"D must have shape (n_species, n_E) = {n.shape[-2:]}, got {D.shape}")
     total = n.sum(axis=-2)
-    if np.any(total <= 0):
-        raise ValueError("n must have a positive total over species at every energy")
+    empty = total == 0
+    if np.any(empty & np.any(grad != 0, axis=(-3, -1))):
+        raise ValueError("grad must be zero where the total density n is zero")
     current = np.einsum("...kjc,kj->...jc", grad, D)
-    return (3.0 / c_light) * current / total[..., None]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        out = (3.0 / c_light) * current / total[..., None]
+    out[empty] = np.nan
+    return _finite_where_defined(out)
+
+
+def _finite_where_defined(out):
+    if not np.all(np.isfinite(out) | np.isnan(out)):
+        raise ValueError("grad / n is so large that the dipole overflows float64")
+    return out
 
 
 def dipole_single(n, grad, D):
@@ -102,12 +130,30 @@ def dipole_single(n, grad, D):
     n = np.asarray(n, dtype=float)
     if grad.shape[-1:] != (3,) or grad.shape[:-1] != n.shape:
         raise ValueError(f"grad must have shape n.shape + (3,) = {n.shape + (3,)}, got {grad.shape}")
-    return (3.0 / c_light) * (np.asarray(D, dtype=float) / n)[..., None] * grad
+    D, _ = _v.broadcast(D=np.asarray(D, dtype=float), n=n)
+    with np.errstate(over="ignore"):
+        return _finite_where_defined((3.0 / c_light) * (D / n)[..., None] * grad)
 
 
 def amplitude(delta):
-    """Amplitude |δ⃗| of dipole vectors with components on the last axis (dimensionless)."""
-    return np.linalg.norm(np.asarray(delta, float), axis=-1)
+    """Amplitude ``|δ⃗|`` of dipole vectors with components on the last axis (dimensionless).
+
+    Parameters
+    ----------
+    delta : array, shape (..., 3)
+        Real, finite vectors (an all-NaN vector, "no arrival", gives NaN).
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+    """
+    d = _v.vectors("delta", delta, allow_nan=True)
+    return _norm(d)
+
+
+def _norm(v):
+    """Euclidean norm on the last axis without the under/overflow of squaring (hypot)."""
+    return np.hypot(np.hypot(v[..., 0], v[..., 1]), v[..., 2])
 
 
 def phase_max_intensity(delta):
@@ -117,7 +163,7 @@ def phase_max_intensity(delta):
     centre towards the Sun). A dipole dominated by the large-scale gradient
     points towards the inner Galaxy, −x̂, so this phase sits near ±π.
     """
-    delta = np.asarray(delta, float)
+    delta = _v.vectors("delta", delta, allow_nan=True)
     return np.arctan2(delta[..., 1], delta[..., 0])
 
 
@@ -128,7 +174,7 @@ def phase_streaming(delta):
     differ by π). A current driven by the large-scale gradient flows outwards,
     along +x̂, so this phase sits near 0.
     """
-    delta = np.asarray(delta, float)
+    delta = _v.vectors("delta", delta, allow_nan=True)
     return np.arctan2(-delta[..., 1], -delta[..., 0])
 
 
@@ -140,9 +186,9 @@ def phase_ba(delta):
     way it points. For δ_x = 0 it returns ±π/2 (sign of δ_y). Equal to
     :func:`phase_streaming` and :func:`phase_max_intensity` modulo π.
     """
-    delta = np.asarray(delta, float)
+    delta = _v.vectors("delta", delta, allow_nan=True)
     dx, dy = delta[..., 0], delta[..., 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # dy/dx = ±inf -> ±pi/2
         out = np.arctan(dy / dx)
     return np.where(dx == 0.0, np.copysign(0.5 * np.pi, dy), out)
 
@@ -150,10 +196,29 @@ def phase_ba(delta):
 def angle_between(a, b):
     """Angle (rad, in [0, π]) between vectors on the last axis of ``a`` and ``b`` (SH Fig. 2).
 
-    Uses atan2(|a×b|, a·b), accurate for small and nearly opposite angles.
+    Uses ``atan2(|a×b|, a·b)``, accurate for small and nearly opposite angles.
+
+    Parameters
+    ----------
+    a, b : array, shape (..., 3)
+        Real, finite vectors that broadcast together; an all-NaN vector ("no
+        arrival") gives NaN.
+
+    Raises
+    ------
+    ValueError
+        A zero vector (it has no direction), or shapes that do not broadcast.
     """
-    a = np.asarray(a, float)
-    b = np.asarray(b, float)
+    a = _v.vectors("a", a, allow_nan=True)
+    b = _v.vectors("b", b, allow_nan=True)
+    a, b = _v.broadcast(a=a, b=b)
+    for name, v in (("a", a), ("b", b)):
+        if np.any(np.all(v == 0, axis=-1)):
+            raise ValueError(f"{name} must not contain a zero vector (it has no direction)")
+    # the angle does not depend on the lengths: scale each vector to a largest component of 1
+    # so that the cross and dot products can neither underflow nor overflow
+    a = a / np.max(np.abs(a), axis=-1, keepdims=True)
+    b = b / np.max(np.abs(b), axis=-1, keepdims=True)
     cross = np.linalg.norm(np.cross(a, b), axis=-1)
     dot = np.sum(a * b, axis=-1)
     return np.arctan2(cross, dot)

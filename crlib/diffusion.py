@@ -39,10 +39,32 @@ __all__ = [
 ]
 
 
+#: Largest and smallest logarithms of a float64 kept away from overflow and denormals.
+_LOG_MAX = math.log(np.finfo(float).max) - 1.0
+_LOG_MIN = math.log(np.finfo(float).tiny) + 1.0
+
+
 def _energy_charge(E, Z):
     E = V.positive("E", E)
     Z = V.positive("Z", Z)
-    return np.asarray(E, dtype=float), np.asarray(Z, dtype=float)
+    E, Z = V.broadcast(E=np.asarray(E, dtype=float), Z=np.asarray(Z, dtype=float))
+    return E, Z
+
+
+def _representable(D, E, Z, what):
+    """``D`` after checking that it neither overflowed nor underflowed to 0 (ValueError naming E)."""
+    D = np.asarray(D, dtype=float)
+    bad = ~(np.isfinite(D) & (D > 0))
+    if np.any(bad):
+        Eb = float(np.broadcast_to(E, D.shape)[bad].ravel()[0])
+        Zb = float(np.broadcast_to(Z, D.shape)[bad].ravel()[0])
+        raise ValueError(f"E = {Eb!r} GeV (Z = {Zb!r}) is outside the range where {what} is "
+                         "representable in float64 (it overflows or underflows)")
+    return D
+
+
+def _slope(name, value):
+    return V.in_closed_interval(name, V.as_float(name, value), 0.0, 0.999)
 
 
 def _out(arr):
@@ -71,8 +93,7 @@ class PowerLawDiffusion:
 
     def __post_init__(self):
         object.__setattr__(self, "D0", V.positive("D0", V.as_float("D0", self.D0)))
-        object.__setattr__(self, "delta",
-                           V.in_closed_interval("delta", V.as_float("delta", self.delta), 0.0, 0.999))
+        object.__setattr__(self, "delta", _slope("delta", self.delta))
         object.__setattr__(self, "R0", V.positive("R0", V.as_float("R0", self.R0)))
 
     def power_law(self):
@@ -95,7 +116,9 @@ class PowerLawDiffusion:
             ``D`` in kpc^2/Myr (divide by ``crlib.units.cm2_per_s`` for cm^2/s).
         """
         E, Z = _energy_charge(E, Z)
-        return _out(self.D0 * (E / Z / self.R0) ** self.delta)
+        with np.errstate(over="ignore", under="ignore"):
+            D = self.D0 * (E / Z / self.R0) ** self.delta
+        return _out(_representable(D, E, Z, "D"))
 
 
 @dataclass(frozen=True)
@@ -121,7 +144,7 @@ class BADiffusion:
     D28: Optional[float] = None
 
     def __post_init__(self):
-        delta = V.in_closed_interval("delta", V.as_float("delta", self.delta), 0.0, 0.999)
+        delta = _slope("delta", self.delta)
         H = V.positive("H", V.as_float("H", self.H))
         object.__setattr__(self, "delta", delta)
         object.__setattr__(self, "H", H)
@@ -159,7 +182,9 @@ class BADiffusion:
         """
         D0, delta, R0 = self.power_law()
         E, Z = _energy_charge(E, Z)
-        return _out(D0 * (E / Z / R0) ** delta)
+        with np.errstate(over="ignore", under="ignore"):
+            D = D0 * (E / Z / R0) ** delta
+        return _out(_representable(D, E, Z, "D"))
 
 
 def SHDiffusion(D0=6e26 * cm2_per_s, p=1.0 / 3.0):
@@ -167,7 +192,16 @@ def SHDiffusion(D0=6e26 * cm2_per_s, p=1.0 / 3.0):
 
     Defaults are SH's nominal values, ``D0 = 6e26 cm^2/s`` and ``p = 1/3``.
     Returns a :class:`PowerLawDiffusion` with ``R0 = 1 GeV``.
+
+    Parameters
+    ----------
+    D0 : float
+        Coefficient at 1 GV, kpc^2/Myr (> 0).
+    p : float
+        Slope, ``0 <= p <= 0.999``.
     """
+    D0 = V.positive("D0", V.as_float("D0", D0))
+    p = _slope("p", p)
     return PowerLawDiffusion(D0=D0, delta=p, R0=1.0 * GeV)
 
 
@@ -204,18 +238,45 @@ def mean_free_path(model, E, Z=1.0):
     Z : float or array
         Charge number.
     """
-    return _out(3.0 * np.asarray(model.D(E, Z)) / c_light)
+    V.model("model", model, "D")
+    E, Z = _energy_charge(E, Z)
+    return _out(3.0 * _model_D(model, E, Z) / c_light)
+
+
+def _model_D(model, E, Z):
+    """``model.D(E, Z)`` checked real, finite and > 0 (ValueError naming ``model``)."""
+    D = np.asarray(model.D(E, Z))
+    if D.dtype.kind not in "fiu":
+        raise ValueError(f"model.D must return real numbers, got dtype {D.dtype}")
+    D = D.astype(float)
+    if not np.all(np.isfinite(D) & (D > 0)):
+        raise ValueError(f"model.D must be finite and > 0, got {D[~(np.isfinite(D) & (D > 0))].ravel()[0]!r}")
+    return D
 
 
 def _transition_scalar(model, Z, B):
     if hasattr(model, "power_law"):
         D0, p, R0 = model.power_law()
-        # r_L = R/(eB) = 3 D0 (R/R0)^p / c  ->  R^(1-p) = R0^(-p) 3 D0 e B / c
-        return Z * (R0 ** (-p) * 3.0 * D0 * e_charge * B / c_light) ** (1.0 / (1.0 - p))
+        # r_L = R/(eB) = 3 D0 (R/R0)^p / c  ->  R^(1-p) = R0^(-p) 3 D0 e B / c, in logs
+        # so that slopes near 1 (exponent 1/(1-p) up to 1000) cannot overflow midway
+        a = math.log(3.0 * e_charge / c_light) + math.log(D0) + math.log(B)
+        b = math.log(R0)
+        logE = math.log(Z) + (a - p * b) / (1.0 - p)
+        if not _LOG_MIN < logE < _LOG_MAX:
+            # logZ + (a - p b)/(1 - p) = L  <=>  p = (L - logZ - a) / (L - logZ - b)
+            lims = [(L - math.log(Z) - a) / (L - math.log(Z) - b) for L in (_LOG_MIN, _LOG_MAX)]
+            ok = [q for q in lims if 0.0 <= q < 1.0]
+            rng = (f"a slope in [0, {max(ok):.6g})" if ok and logE >= _LOG_MAX else
+                   f"a slope above {min(ok):.6g}" if ok else "no slope in [0, 1)")
+            raise ValueError(
+                f"delta = {p!r} (the model's slope) puts the transition energy at "
+                f"exp({logE:.4g}) GeV, outside float64; with D0 = {D0!r}, B = {B!r}, Z = {Z!r} "
+                f"it is computable for {rng}")
+        return math.exp(logE)
 
     def f(logE):
         E = math.exp(logE)
-        return math.log(E / (Z * e_charge * B)) - math.log(3.0 * float(model.D(E, Z)) / c_light)
+        return math.log(E / (Z * e_charge * B)) - math.log(3.0 * float(_model_D(model, E, Z)) / c_light)
 
     lo, hi = math.log(1e-3 * GeV), math.log(1e15 * GeV)
     if f(lo) * f(hi) > 0:
@@ -223,7 +284,7 @@ def _transition_scalar(model, Z, B):
     return math.exp(brentq(f, lo, hi, xtol=1e-14, rtol=1e-14))
 
 
-def transition_energy(model, Z=1.0, B=1.0 * muG):
+def transition_energy(model, Z=1.0, B=None):
     """Energy (GeV) at which the Larmor radius equals the mean free path (SH section 2).
 
     Solves ``E / (Z e B) = 3 D(E, Z) / c``.  For a power law
@@ -232,22 +293,38 @@ def transition_energy(model, Z=1.0, B=1.0 * muG):
         E_trans / Z = (R0^(-p) * 3 D0 e B / c)^(1 / (1 - p))
 
     e.g. 2.4 PeV for SH's ``D0 = 6e26 cm^2/s, p = 1/3, B = 1 muG``, growing as
-    ``Z (D0 B)^(3/2)``.  Other models are solved numerically (Brent, in log E).
+    ``Z (D0 B)^(3/2)``.  It is evaluated in logarithms; a slope so close to 1
+    that the energy leaves float64 is rejected with a ValueError giving the
+    computable range of the slope.
+
+    A :class:`KneeBreak` is built on this transition: its ``r_L`` touches its
+    mean free path at the break without crossing it (``D`` grows as ``E^2``
+    above), so its transition energy is the break itself,
+    :meth:`KneeBreak.transition_energy`, for the model's own field.  Other
+    models are solved numerically (Brent, in log E, between 1e-3 and 1e15 GeV).
 
     Parameters
     ----------
     model : diffusion model with ``D(E, Z)``
     Z : float or array
         Charge number(s).
-    B : float
-        Magnetic field in crlib units (``2 * muG``).
+    B : float or None
+        Magnetic field in crlib units (``2 * muG``).  None: the model's own
+        field for a :class:`KneeBreak`, else ``1 * muG``.
 
     Returns
     -------
     float or array
         ``E_trans`` in GeV (total energy per nucleus), with ``Z``'s shape.
     """
+    V.model("model", model, "D")
     Z = V.positive("Z", Z)
+    if isinstance(model, KneeBreak):
+        if B is not None and V.as_float("B", B) != model.B:
+            raise ValueError(f"B must be None or the KneeBreak's own field B = {model.B!r} "
+                             f"(its break is the transition for that field), got {B!r}")
+        return model.transition_energy(Z)
+    B = 1.0 * muG if B is None else B
     B = V.positive("B", V.as_float("B", B))
     Zs = np.asarray(Z, dtype=float)
     out = np.empty_like(Zs)
@@ -275,9 +352,9 @@ class KneeBreak:
     B: float = 1.0 * muG
 
     def __post_init__(self):
-        if not hasattr(self.base, "D"):
-            raise ValueError(f"base must be a diffusion model with a D(E, Z) method, got {self.base!r}")
+        V.model("base", self.base, "D")
         object.__setattr__(self, "B", V.positive("B", V.as_float("B", self.B)))
+        transition_energy(self.base, 1.0, self.B)      # computable for protons (else ValueError)
 
     def transition_energy(self, Z=1.0):
         """Energy (GeV) of the break for charge ``Z``: :func:`transition_energy` of the base model (SH section 2)."""
@@ -299,11 +376,16 @@ class KneeBreak:
             ``D`` in kpc^2/Myr (divide by ``crlib.units.cm2_per_s`` for cm^2/s).
         """
         E, Z = _energy_charge(E, Z)
-        E, Z = np.broadcast_arrays(E, Z)
         Et = np.asarray(self.transition_energy(Z), dtype=float)
-        Dt = np.asarray(self.base.D(Et, Z), dtype=float)
-        Db = np.asarray(self.base.D(E, Z), dtype=float)
-        return _out(np.where(E > Et, Dt * (E / Et) ** 2, Db))
+        Dt = _model_D(self.base, Et, Z)
+        below = E <= Et
+        Db = np.ones_like(E)
+        if np.any(below):
+            Db[below] = _model_D(self.base, E[below], Z[below])
+        # above the break, in logs: D_t (E/E_t)^2 overflows for E/E_t beyond ~1e150
+        with np.errstate(over="ignore", divide="ignore"):
+            Da = np.exp(np.log(Dt) + 2.0 * (np.log(E) - np.log(Et)))
+        return _out(_representable(np.where(below, Db, Da), E, Z, "the KneeBreak D"))
 
 
 def escape_time(E, Z=1.0, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV, tau_SNR=3e4 * yr):
@@ -349,7 +431,6 @@ def escape_time(E, Z=1.0, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV, tau_SNR=
     if not E_M_p > E0:
         raise ValueError(f"E_M_p must be > E0 = {E0!r}, got {E_M_p!r}")
     alpha = math.log(E_M_p / E0) / math.log(tau_SNR / T_ST)
-    E, Z = np.broadcast_arrays(E, Z)
     EM = Z * E_M_p
     x = np.maximum(EM / E, 1.0) ** (1.0 / alpha)
     t = T_ST * x

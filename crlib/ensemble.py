@@ -10,22 +10,32 @@ number of threads or workers and whichever backend runs it.  Each
 realization's catalogue is sampled, consumed by the Green-function kernel and
 dropped before the next one is drawn, so memory does not grow with N.
 
-Results can be cached on disk (``.npz`` keyed by a hash of every parameter
-and the crlib version, written atomically, read with ``allow_pickle=False``;
-a corrupt or partial file is detected and recomputed).  An optional
+Results can be cached on disk (``.npz`` files, see :mod:`crlib._cache`): the
+key hashes a canonical description of every parameter (models describe
+themselves by their fields; an object that cannot be described is refused),
+the ensemble size and seed, a hash of crlib's own files and the numpy and
+numba versions.  Files are written atomically and read with
+``allow_pickle=False``; a loaded file is checked against the request (dtypes,
+shapes, energies, diffusion coefficients, finiteness) and recomputed if it does
+not match; a failed write warns and still returns the result.
+
+An energy at which no particle arrives in a realization (total density exactly
+zero: above the injection cut-off where the weight underflows, below Z·E0 with
+continuous escape where every source is still confined, or a history with no
+source old enough to have reached the Sun) has no dipole: its ``delta`` is NaN
+in that realization, and :attr:`EnsembleResult.no_arrival` records where.  An optional
 ``dask.distributed`` backend maps realizations over a cluster and returns
 arrays identical to the local backend.
 """
 
-import hashlib
 import os
-import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 
-from . import __version__
+from . import _cache
 from . import _validate as _v
 from .anisotropy import amplitude, angle_between, dipole
 from .diffusion import escape_time
@@ -104,9 +114,9 @@ class Scenario:
 
     def __post_init__(self):
         check_model("sources", self.sources)
-        object.__setattr__(self, "rate", _v.positive("rate", self.rate))
-        object.__setattr__(self, "T", _v.positive("T", self.T))
-        object.__setattr__(self, "H", _v.positive("H", self.H))
+        object.__setattr__(self, "rate", _v.positive("rate", _v.as_float("rate", self.rate)))
+        object.__setattr__(self, "T", _v.positive("T", _v.as_float("T", self.T)))
+        object.__setattr__(self, "H", _v.positive("H", _v.as_float("H", self.H)))
         E = np.atleast_1d(_v.positive("energies", self.energies))
         if E.ndim != 1 or E.size == 0:
             raise ValueError(f"energies must be a non-empty 1-d sequence, got shape {E.shape}")
@@ -116,26 +126,32 @@ class Scenario:
             raise ValueError("species must contain at least one Species")
         object.__setattr__(self, "species", tuple(self.species))
         if self.tau_snr is not None:
-            object.__setattr__(self, "tau_snr", _v.positive("tau_snr", self.tau_snr))
-        object.__setattr__(self, "E_max_p", _v.positive("E_max_p", self.E_max_p))
+            object.__setattr__(self, "tau_snr", _v.positive("tau_snr", _v.as_float("tau_snr", self.tau_snr)))
+        object.__setattr__(self, "E_max_p", _v.positive("E_max_p", _v.as_float("E_max_p", self.E_max_p)))
         object.__setattr__(self, "tol", _v.tolerance("tol", self.tol))
         if self.scheme not in ("auto", "sh"):
             raise ValueError(f"scheme must be 'auto' or 'sh', got {self.scheme!r}")
         if self.near_radius is not None:
-            object.__setattr__(self, "near_radius", _v.positive("near_radius", self.near_radius))
+            object.__setattr__(self, "near_radius", _v.positive("near_radius", _v.as_float("near_radius", self.near_radius)))
             if self.tau_snr is not None:
                 raise ValueError("near_radius needs burst injection (tau_snr=None)")
             try:
                 near_region(self.sources, self.near_radius, self.T)   # validates model and radius
             except TypeError:                                          # unhashable model
                 raise ValueError(f"near_radius needs a crlib.sources model, got {self.sources!r}")
-        if not hasattr(self.diffusion, "D"):
-            raise ValueError(f"diffusion must have a method D(E, Z), got {self.diffusion!r}")
+        _v.model("diffusion", self.diffusion, "D")
 
     def key(self, n_realizations, seed):
-        """Hash of every parameter, the ensemble size, the seed and the crlib version."""
-        text = f"{self!r}|N={n_realizations}|seed={seed}|crlib={__version__}"
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        """Cache key: a hash of the canonical description of every field, the ensemble
+        size, the seed, crlib's code identity and the numpy and numba versions.
+
+        Raises
+        ------
+        ValueError
+            If a field (e.g. a user-defined model that is neither a dataclass nor has a
+            ``describe()`` method) cannot be described exactly (:func:`crlib._cache.canonical`).
+        """
+        return _cache.make_key(self, N=int(n_realizations), seed=int(seed))
 
 
 @dataclass(frozen=True)
@@ -160,7 +176,7 @@ def channels(scenario):
     sc = scenario
     E = np.asarray(sc.energies)
     Z = np.array([s.Z for s in sc.species], dtype=float)
-    D = np.stack([np.broadcast_to(sc.diffusion.D(E, z), E.shape) for z in Z]).astype(float)
+    D = _diffusion_table(sc)
     if sc.spallation:
         G = np.array([spallation_rate(s, sc.H) for s in sc.species])
     else:
@@ -179,6 +195,26 @@ def channels(scenario):
     return Channels(D=D, gamma=gamma, delay=np.asarray(delay, float), weight=K[:, None] * shape)
 
 
+def _diffusion_table(sc):
+    """D of every (species, energy) channel, checked finite and > 0, shape (n_species, n_E)."""
+    E = np.asarray(sc.energies)
+    rows = []
+    for s in sc.species:
+        d = np.asarray(sc.diffusion.D(E, float(s.Z)))
+        if np.iscomplexobj(d) or d.dtype.kind not in "fiu":
+            raise ValueError(f"diffusion.D must return real numbers, got dtype {d.dtype}")
+        try:
+            d = np.broadcast_to(d, E.shape).astype(float)
+        except ValueError:
+            raise ValueError(f"diffusion.D(E, Z) must have the shape of E = {E.shape}, got {d.shape}")
+        if not np.all(np.isfinite(d) & (d > 0)):
+            bad = E[~(np.isfinite(d) & (d > 0))][0]
+            raise ValueError(f"diffusion.D must be finite and > 0 at every energy, got "
+                             f"{d[E == bad][0]!r} at E = {bad!r} GeV, Z = {s.Z}")
+        rows.append(d)
+    return np.stack(rows)
+
+
 def realization(scenario, seed, chan=None):
     """One realization: density, gradient and dipole at the Sun.
 
@@ -195,7 +231,8 @@ def realization(scenario, seed, chan=None):
     dict with
         ``n`` (n_species, n_E): density per GeV per kpc³;
         ``grad`` (n_species, n_E, 3): its gradient per kpc;
-        ``delta`` (n_E, 3): the all-particle dipole vector (BA eq. 3.1);
+        ``delta`` (n_E, 3): the all-particle dipole vector (BA eq. 3.1); NaN at an
+        energy where no particle arrives (total density exactly 0);
         ``n_sources``: the number of supernovae inside the halo that were summed;
         ``far_age``: the age (Myr) below which the sources beyond ``near_radius``
         were drawn and summed (T without ``near_radius``: all sources were).
@@ -269,7 +306,8 @@ class EnsembleResult:
     Attributes
     ----------
     energies : (n_E,) GeV
-    delta : (N, n_E, 3) dipole vectors (maximum-intensity direction)
+    delta : (N, n_E, 3) dipole vectors (maximum-intensity direction); NaN where no
+        particle arrives (see :attr:`no_arrival`)
     n : (N, n_species, n_E) densities per GeV per kpc³
     n_sources : (N,) number of supernovae summed in each realization
     far_age : (N,) age (Myr) below which sources beyond ``near_radius`` were drawn (T: all)
@@ -287,8 +325,14 @@ class EnsembleResult:
 
     @property
     def amplitude(self):
-        """|δ| per realization and energy, shape (N, n_E)."""
+        """``|δ|`` per realization and energy, shape (N, n_E) (NaN where :attr:`no_arrival`)."""
         return amplitude(self.delta)
+
+    @property
+    def no_arrival(self):
+        """Boolean (N, n_E): True where no particle of any species arrives (total density
+        exactly 0), so the dipole is undefined and ``delta`` is NaN there."""
+        return ~(np.asarray(self.n).sum(axis=1) > 0)
 
     def arrays(self):
         return {"energies": self.energies, "delta": self.delta, "n": self.n,
@@ -304,29 +348,30 @@ def _cache_path(cache_dir, key):
     return os.path.join(cache_dir, f"ensemble-{key}.npz")
 
 
-def _load(path, key):
-    """Cached arrays, or None if the file is missing, partial or from another key."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            if str(f["key"]) != key:
-                return None
-            return {name: f[name] for name in ("energies", "delta", "n", "n_sources", "far_age", "D")}
-    except (OSError, ValueError, KeyError, EOFError, Exception):  # zipfile.BadZipFile and kin
+def _load(path, key, scenario=None, n_realizations=None):
+    """Cached arrays, or None if the file is missing, partial, from another key or (given
+    the request) does not match it: see :func:`crlib._cache.check_arrays`."""
+    arrays = _cache.load(path, key)
+    if arrays is None or scenario is None:
+        return arrays
+    reason = _cache.check_arrays(arrays, scenario.energies, n_realizations,
+                                 _diffusion_table(scenario), scenario.T)
+    if reason is not None:
+        warnings.warn(f"ignoring the ensemble cache file {path}: {reason}; recomputing",
+                      RuntimeWarning, stacklevel=3)
         return None
+    return arrays
 
 
 def _save(path, key, arrays):
-    """Write atomically: a temporary file in the same folder, then os.replace."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz.part")
+    """Write atomically (:func:`crlib._cache.save`); True on success.  A failed write
+    (read-only folder, full disk) warns and returns False instead of raising."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, key=np.array(key), **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        _cache.save(path, key, arrays)
+        return True
+    except OSError as exc:
+        _cache.warn_write_failed(path, exc)
+        return False
 
 
 def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
@@ -344,13 +389,17 @@ def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
         "dask" maps realizations over a ``dask.distributed.Client`` (``client``,
         or a new in-process one); results are identical to "local".
     cache_dir : str or None
-        Folder of the on-disk cache; None disables caching.
+        Folder of the on-disk cache; None disables caching.  Every field of the
+        scenario must then be describable (:meth:`Scenario.key`).  Stale
+        ``*.npz.part`` files of killed writes are removed from it.
     progress : bool
         Show a tqdm progress bar (local backend).
 
     Returns
     -------
     EnsembleResult
+        A RuntimeWarning is issued if some realizations have energies where no
+        particle arrives (their ``delta`` is NaN, :attr:`EnsembleResult.no_arrival`).
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(f"scenario must be a Scenario, got {type(scenario).__name__}")
@@ -359,11 +408,21 @@ def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
-    key = scenario.key(N, int(seed))
     if cache_dir is not None:
-        cached = _load(_cache_path(cache_dir, key), key)
+        if isinstance(cache_dir, bytes) or not isinstance(cache_dir, (str, os.PathLike)):
+            raise ValueError(f"cache_dir must be a folder path or None, got {cache_dir!r}")
+        cache_dir = os.fspath(cache_dir)
+        key = scenario.key(N, int(seed))
+        if os.path.isdir(cache_dir):
+            _cache.clean_stale_parts(cache_dir)
+        cached = _load(_cache_path(cache_dir, key), key, scenario, N)
         if cached is not None:
             return EnsembleResult(key=key, **cached)
+    else:
+        try:
+            key = scenario.key(N, int(seed))
+        except ValueError:       # an undescribable model is fine without a cache
+            key = ""
 
     chan = channels(scenario)
     children = np.random.SeedSequence(int(seed)).spawn(N)
@@ -381,6 +440,13 @@ def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
         n_sources=np.array([o[2] for o in out], dtype=np.int64),
         far_age=np.array([o[3] for o in out], dtype=float),
         D=chan.D, key=key)
+    empty = result.no_arrival
+    if np.any(empty):
+        where = np.flatnonzero(empty.any(axis=0))
+        warnings.warn(f"no particle arrives in {int(empty.sum())} (realization, energy) pairs, at "
+                      f"energies {[scenario.energies[j] for j in where[:5]]} GeV"
+                      f"{' ...' if where.size > 5 else ''}: their dipole is NaN "
+                      "(EnsembleResult.no_arrival)", RuntimeWarning, stacklevel=2)
     if cache_dir is not None:
         _save(_cache_path(cache_dir, key), key, result.arrays())
     return result
@@ -437,10 +503,29 @@ def mean_direction(delta):
     """Unit vector of the ensemble-mean dipole per energy, shape (n_E, 3).
 
     The mean over realizations estimates the large-scale part ⟨δ⃗⟩ (BA eq. 3.3),
-    whose direction is that of the mean source gradient.
+    whose direction is that of the mean source gradient.  Realizations whose
+    dipole is NaN at an energy (no arrival) are left out of that energy's mean;
+    an energy where every realization is NaN gives a NaN direction.
+
+    Raises
+    ------
+    ValueError
+        ``delta`` not of shape (N, n_E, 3), non-finite values other than
+        all-NaN vectors, or an ensemble-mean dipole exactly zero (no direction).
     """
-    d = np.asarray(delta, float).mean(axis=0)
-    return d / np.linalg.norm(d, axis=-1, keepdims=True)
+    d = _v.vectors("delta", delta, allow_nan=True)
+    if d.ndim != 3 or d.shape[0] == 0:
+        raise ValueError(f"delta must have shape (N, n_E, 3) with N >= 1, got {d.shape}")
+    defined = ~np.isnan(d[..., 0])                                   # (N, n_E)
+    count = defined.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(defined[..., None], d, 0.0).sum(axis=0) / count[:, None]
+    norm = amplitude(m)[:, None]
+    zero = (count > 0) & (norm[:, 0] == 0)
+    if np.any(zero):
+        raise ValueError(f"delta has an ensemble-mean dipole of exactly zero at energy index "
+                         f"{int(np.flatnonzero(zero)[0])}: it has no direction")
+    return m / norm
 
 
 def angles_to_mean(delta):

@@ -40,7 +40,7 @@ integrated in closed form (``int dtau exp(-R^2/4 D tau - Gamma tau) (4 pi D tau)
 
     F(rho) = (1 / 4 pi D) sum_n (-1)^n exp(-kappa_0 R_n) / R_n,   R_n = sqrt(rho^2 + 4 n^2 H^2),
 
-whose alternating tail (|n| >= 1) is summed with the Cohen-Rodriguez Villegas-
+whose alternating tail (``|n| >= 1``) is summed with the Cohen-Rodriguez Villegas-
 Zagier acceleration (error ~ 5.8^-m for m terms; m = 30).  The two forms agree
 to ~1e-13 at the switch (tests/test_largescale.py).
 
@@ -366,11 +366,20 @@ class ObserverGrid:
         return cls(rho, w, S0, Sx, Sy, sun, rho_min)
 
 
+_GRID_KEYS = ("observer", "rho_min", "rho_max", "n_panels", "n_phi")
+
+
 def _grid(sources, rate, grid_kw):
     if isinstance(sources, ObserverGrid):
         if rate is not None:
             raise ValueError("rate must be None when sources is an ObserverGrid")
         return sources
+    if grid_kw is not None and not isinstance(grid_kw, dict):
+        raise ValueError(f"grid_kw must be a dict of ObserverGrid.build keywords or None, "
+                         f"got {type(grid_kw).__name__}")
+    bad = sorted(set(grid_kw or {}) - set(_GRID_KEYS))
+    if bad:
+        raise ValueError(f"grid_kw must have keys among {_GRID_KEYS}, got {bad[0]!r}")
     return ObserverGrid.build(sources, rate, **(grid_kw or {}))
 
 
@@ -404,7 +413,11 @@ def _dJ2(g, D, H, gamma, Tmin, n_tau=160):
 def _checked(D, H, gamma):
     D = np.atleast_1d(V.positive("D", D)).astype(float)
     H = V.positive("H", V.as_float("H", H))
-    gamma = np.broadcast_to(np.asarray(V.non_negative("gamma", gamma), dtype=float), D.shape)
+    gamma = np.asarray(V.non_negative("gamma", gamma), dtype=float)
+    try:
+        gamma = np.broadcast_to(gamma, D.shape)
+    except ValueError:
+        raise ValueError(f"gamma must broadcast to the shape of D {D.shape}, got {gamma.shape}") from None
     return D, H, gamma
 
 
@@ -470,7 +483,7 @@ def mean_current(sources, D, H, rate=None, gamma=0.0, grid_kw=None):
 
 
 def current_fluctuation(sources, D, H, rate=None, gamma=0.0, T_min=None, grid_kw=None):
-    r"""Mean square current fluctuation <dJ.dJ> = D^2 int d^2r Sigma int_Tmin^inf dtau |grad G|^2 (BA eq. 3.6).
+    r"""Mean square current fluctuation <dJ.dJ> = D^2 int d^2r Sigma int_Tmin^inf dtau ``|grad G|^2`` (BA eq. 3.6).
 
     One particle per source; Poisson sources (terms O(1/N) dropped, as in BA).
     The age integral is Gauss-Legendre in ln tau from T_min, with the vertical
@@ -497,7 +510,11 @@ def current_fluctuation(sources, D, H, rate=None, gamma=0.0, T_min=None, grid_kw
     if T_min is None:
         T = t_min(g.sigma_sun, D)
     else:
-        T = np.broadcast_to(np.asarray(V.positive("T_min", T_min), dtype=float), D.shape)
+        T = np.asarray(V.positive("T_min", T_min), dtype=float)
+        try:
+            T = np.broadcast_to(T, D.shape)
+        except ValueError:
+            raise ValueError(f"T_min must broadcast to the shape of D {D.shape}, got {T.shape}") from None
     T = np.atleast_1d(T)
     out = np.array([_dJ2(g, d, H, gm, t) for d, gm, t in zip(D, gamma, T)])
     return float(out[0]) if Dshape == () else out.reshape(Dshape)
@@ -536,7 +553,7 @@ class Decomposition:
 
 
 def decomposition(E, diffusion, H, sources, rate=None, Z=1.0, gamma=0.0, grid_kw=None):
-    r"""dA1 = |<J>|/(c<n>/3) and dA2 = <dJ.dJ>^(1/2)/(c<n>/3) versus energy (BA eqs. 3.3-3.6).
+    r"""dA1 = ``|<J>|/(c<n>/3)`` and dA2 = <dJ.dJ>^(1/2)/(c<n>/3) versus energy (BA eqs. 3.3-3.6).
 
     Parameters
     ----------
@@ -559,13 +576,21 @@ def decomposition(E, diffusion, H, sources, rate=None, Z=1.0, gamma=0.0, grid_kw
     """
     E = np.atleast_1d(V.positive("E", E)).astype(float)
     Z = V.positive("Z", V.as_float("Z", Z))
-    if hasattr(diffusion, "D"):
-        D = np.asarray(diffusion.D(E, Z), dtype=float)
+    if callable(getattr(diffusion, "D", None)) and not isinstance(diffusion, type):
+        D = diffusion.D(E, Z)
     elif callable(diffusion):
-        D = np.asarray(diffusion(E, Z), dtype=float)
+        D = diffusion(E, Z)
     else:
-        raise ValueError(f"diffusion must have a .D(E, Z) method or be callable, got {diffusion!r}")
-    D, H, gamma = _checked(np.broadcast_to(D, E.shape), H, np.broadcast_to(gamma, E.shape))
+        raise ValueError(f"diffusion must have a .D(E, Z) method or be callable, "
+                         f"got an object of type {type(diffusion).__name__}")
+    D = V.positive("diffusion D(E, Z)", D)
+    try:
+        D = np.broadcast_to(D, E.shape)
+        gamma = np.broadcast_to(V.non_negative("gamma", gamma), E.shape)
+    except ValueError:
+        raise ValueError(f"gamma and diffusion D(E, Z) must broadcast to the shape of E {E.shape}, "
+                         f"got {np.shape(gamma)} and {np.shape(D)}") from None
+    D, H, gamma = _checked(D, H, gamma)
     g = _grid(sources, rate, grid_kw)
     T = np.atleast_1d(t_min(g.sigma_sun, D))
     n = np.array([_n(g, d, H, gm) for d, gm in zip(D, gamma)])

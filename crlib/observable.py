@@ -111,10 +111,15 @@ GALACTOCENTRIC_TO_GALACTIC = np.diag([-1.0, -1.0, 1.0])
 
 
 def _vectors(name, value):
-    arr = V.as_float_array(name, value)
-    if arr.ndim == 0 or arr.shape[-1] != 3:
-        raise ValueError(f"{name} must have a last axis of length 3 (x, y, z), got shape {arr.shape}")
-    return arr
+    # real, finite, last axis 3; an all-NaN vector (a dipole where no particle arrives,
+    # see crlib.anisotropy) passes through as NaN
+    return V.vectors(name, value, allow_nan=True)
+
+
+def _wrap360(deg):
+    """Angle in degrees reduced to [0, 360): ``x % 360`` alone rounds tiny negative x to 360."""
+    r = np.mod(deg, 360.0)
+    return np.where(r >= 360.0, 0.0, r)
 
 
 @lru_cache(maxsize=1)
@@ -175,6 +180,7 @@ def direction_from_lb(l_deg, b_deg, amplitude=1.0):
     l = np.radians(V.as_float_array("l_deg", l_deg))
     b = np.radians(V.in_closed_interval("b_deg", b_deg, -90.0, 90.0))
     a = V.non_negative("amplitude", amplitude)
+    l, b, a = V.broadcast(l_deg=l, b_deg=b, amplitude=a)
     cb = np.cos(b)
     gal = np.stack(np.broadcast_arrays(cb * np.cos(l), cb * np.sin(l), np.sin(b)), axis=-1)
     return galactic_to_galactocentric(gal) * np.asarray(a)[..., None]
@@ -210,7 +216,7 @@ def radec(vec_eq):
         In [-90, 90].  Zero vectors give (0, 0).
     """
     v = _vectors("vec_eq", vec_eq)
-    ra = np.degrees(np.arctan2(v[..., 1], v[..., 0])) % 360.0
+    ra = _wrap360(np.degrees(np.arctan2(v[..., 1], v[..., 0])))
     dec = np.degrees(np.arctan2(v[..., 2], np.hypot(v[..., 0], v[..., 1])))
     return ra, dec
 
@@ -254,14 +260,14 @@ def first_harmonic(delta):
     """
     eq = galactocentric_to_equatorial(delta)
     amp = np.hypot(eq[..., 0], eq[..., 1])
-    phase = np.degrees(np.arctan2(eq[..., 1], eq[..., 0])) % 360.0
+    phase = _wrap360(np.degrees(np.arctan2(eq[..., 1], eq[..., 0])))
     return amp, phase
 
 
 def _band(dec_min, dec_max):
     lo = V.in_closed_interval("dec_min", dec_min, -90.0, 90.0)
     hi = V.in_closed_interval("dec_max", dec_max, -90.0, 90.0)
-    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
+    lo, hi = V.broadcast(dec_min=np.asarray(lo, float), dec_max=np.asarray(hi, float))
     if np.any(hi <= lo):
         raise ValueError(f"dec_max must be > dec_min, got dec_min={lo!r}, dec_max={hi!r}")
     return np.radians(lo), np.radians(hi)
@@ -298,7 +304,7 @@ def first_harmonic_band(delta, dec_min, dec_max):
     """Raw RA first harmonic seen by an array whose exposure covers a declination band.
 
     Exposure assumption: uniform per unit solid angle for dec_min <= dec <= dec_max,
-    zero elsewhere; result to first order in |delta|.
+    zero elsewhere; result to first order in ``|delta|``.
 
     Parameters
     ----------

@@ -49,8 +49,16 @@ class Species:
     elements: tuple
 
     def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a string, got {type(self.name).__name__}")
         _v.positive_int("Z", self.Z)
         _v.positive_int("A", self.A)
+        if isinstance(self.elements, (str, bytes)) or not hasattr(self.elements, "__iter__"):
+            raise ValueError(f"elements must be a sequence of positive integer CORSIKA ids, "
+                             f"got {self.elements!r}")
+        object.__setattr__(self, "elements", tuple(self.elements))
+        for cid in self.elements:
+            _v.positive_int("elements", cid)
         if self.A < self.Z:
             raise ValueError(f"A must be >= Z, got A={self.A}, Z={self.Z}")
 
@@ -90,6 +98,12 @@ BA_GROUPS = (
 PROTONS = (BA_GROUPS[0],)
 
 
+def _species(name, sp):
+    if not isinstance(sp, Species):
+        raise ValueError(f"{name} must be a crlib.species.Species, got an object of type {type(sp).__name__}")
+    return sp
+
+
 def spallation_rate(species, H, n_disk=1.0 * per_cm3, h_gas=0.15 * kpc):
     """Spallation rate Γ = n_eff σ c of a group in a halo of half-height ``H`` (:ref:`model-anisotropy`).
 
@@ -112,9 +126,10 @@ def spallation_rate(species, H, n_disk=1.0 * per_cm3, h_gas=0.15 * kpc):
     float
         Γ in 1/Myr.
     """
-    H = _v.positive("H", H)
-    n_disk = _v.non_negative("n_disk", n_disk)
-    h_gas = _v.positive("h_gas", h_gas)
+    _species("species", species)
+    H = _v.positive("H", _v.as_float("H", H))
+    n_disk = _v.non_negative("n_disk", _v.as_float("n_disk", n_disk))
+    h_gas = _v.positive("h_gas", _v.as_float("h_gas", h_gas))
     if h_gas > H:
         raise ValueError(f"h_gas must be <= H (the gas lies inside the halo), got h_gas={h_gas}, H={H}")
     return n_disk * (h_gas / H) * species.cross_section * c_light
@@ -124,11 +139,22 @@ def injection_shape(E, species, gamma, E_max_p=3.0 * PeV):
     """Unnormalised injection spectrum E^-γ exp(−E/E_max,k), E_max,k = Z E_max,p (BA eq. 2.2).
 
     ``E`` in GeV; the result is dimensionless (the value at 1 GeV of the power law is 1).
+    It underflows to exactly 0 far above the cut-off (no particle injected there,
+    see :func:`crlib.anisotropy.dipole` for what that means for the dipole); a
+    power law that overflows float64 (tiny ``E``, large ``gamma``) is a ValueError.
     """
+    _species("species", species)
     E = _v.positive("E", E)
     gamma = _v.as_float("gamma", gamma)
-    E_max_p = _v.positive("E_max_p", E_max_p)
-    return (np.asarray(E) / GeV) ** (-gamma) * np.exp(-np.asarray(E) / (species.Z * E_max_p))
+    E_max_p = _v.positive("E_max_p", _v.as_float("E_max_p", E_max_p))
+    with np.errstate(over="ignore", under="ignore"):
+        expo = -gamma * np.log(np.asarray(E) / GeV) - np.asarray(E) / (species.Z * E_max_p)
+        out = np.exp(expo)
+    if np.any(expo > 709.0):
+        bad = float(np.broadcast_to(E, np.shape(expo))[expo > 709.0].ravel()[0])
+        raise ValueError(f"E = {bad!r} GeV with gamma = {gamma!r}: E^-gamma exp(-E/E_max) overflows "
+                         "float64 (E must be such that -gamma ln(E/GeV) - E/(Z E_max_p) <= 709)")
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def disk_density_factor(D, H, Gamma):
@@ -153,8 +179,9 @@ def disk_density_factor(D, H, Gamma):
         n(0)/q in Myr/kpc (multiply by a surface rate of particles per kpc² per Myr).
     """
     D = _v.positive("D", D)
-    H = _v.positive("H", H)
+    H = _v.positive("H", _v.as_float("H", H))
     Gamma = _v.non_negative("Gamma", Gamma)
+    D, Gamma = _v.broadcast(D=D, Gamma=Gamma)
     x = np.sqrt(np.asarray(Gamma) / np.asarray(D)) * H
     # tanh(x)/x -> 1 for small x: use the series below 1e-4 to keep full precision.
     ratio = np.where(x > 1e-4, np.tanh(np.maximum(x, 1e-300)) / np.maximum(x, 1e-300), 1.0 - x**2 / 3.0)
@@ -193,14 +220,21 @@ def normalise_injection(species, D_ref, H, local_rate, gamma, E_ref=1.0 * TeV,
     numpy.ndarray, shape (n_species,)
         K_k in particles per GeV per supernova.
     """
+    if isinstance(species, Species) or not hasattr(species, "__len__"):
+        raise ValueError("species must be a sequence of crlib.species.Species")
+    for sp in species:
+        _species("species", sp)
     D_ref = np.atleast_1d(_v.positive("D_ref", D_ref))
     if D_ref.shape != (len(species),):
         raise ValueError(f"D_ref must have one value per species ({len(species)}), got shape {D_ref.shape}")
-    local_rate = _v.positive("local_rate", local_rate)
+    local_rate = _v.positive("local_rate", _v.as_float("local_rate", local_rate))
     K = np.empty(len(species))
     for i, sp in enumerate(species):
         Gamma = spallation_rate(sp, H, **spallation_kw)
         n_target = 4.0 * np.pi * sp.measured_flux(E_ref) / c_light
         n_per_K = local_rate * injection_shape(E_ref, sp, gamma, E_max_p) * disk_density_factor(D_ref[i], H, Gamma)
         K[i] = n_target / n_per_K
+    if not np.all(np.isfinite(K) & (K > 0)):
+        raise ValueError(f"the injection normalisation is not representable (K = {K}); check "
+                         "D_ref, local_rate, gamma and E_ref")
     return K
