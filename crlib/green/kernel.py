@@ -273,6 +273,25 @@ def _prepare(x, y, zs, t, xo, yo, zo, H):
     return dx, dy, rho2, invt, s1, d1, ct1, st1, ct2, st2
 
 
+@njit(cache=True)
+def _exact_bounds(t, delay, tauK, ibound):
+    """Move each ``ibound[j, K-1]`` to the first source whose age *as the kernel computes it*,
+    ``t[i] - delay[j]``, is ``>= tauK[j, K-1]`` (the guess from ``t >= tauK + delay`` can be
+    off by rounding; a source with ``t == delay`` could otherwise enter the vectorised path
+    with age 0).  Both sides are monotone in ``i``, so a few steps suffice."""
+    N = t.size
+    for j in range(ibound.shape[0]):
+        dj = delay[j]
+        for k in range(ibound.shape[1]):
+            i = ibound[j, k]
+            lim = tauK[j, k]
+            while i < N and t[i] - dj < lim:
+                i += 1
+            while i > 0 and t[i - 1] - dj >= lim:
+                i -= 1
+            ibound[j, k] = i
+
+
 _UK_CACHE = {}
 
 
@@ -409,8 +428,10 @@ def _prepare_state(x, y, z, t, Dflat, H, gamma, delay, obs, tol, mode):
     # the smallest u at which K eigenmodes meet the bound
     uK = mode_thresholds(tol)
     if mode == MODE_AUTO:
-        tauK = uK[None, :] * H * H / Dflat[:, None] + delay[:, None]
-        ibound = np.searchsorted(t, tauK.ravel(), side="left").astype(np.int64).reshape(tauK.shape)
+        tauK = uK[None, :] * H * H / Dflat[:, None]
+        guess = np.searchsorted(t, (tauK + delay[:, None]).ravel(), side="left")
+        ibound = guess.astype(np.int64).reshape(tauK.shape)
+        _exact_bounds(t, delay, tauK, ibound)
     else:
         ibound = np.full((Dflat.size, uK.size), n_src, dtype=np.int64)
     geom = (invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2)

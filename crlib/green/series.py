@@ -122,6 +122,8 @@ def single_mode_u(tol):
 # ----------------------------------------------------------------------------
 @njit(cache=True)
 def _n_images(u, tol):
+    if not u > 0.0:
+        return 1      # u underflowed to 0: the nearest images are exp(-1/u) = 0 away
     N = 1
     while N <= MAX_TERMS:
         w = 1.0 + (N + 2.0) / math.sqrt(u)
@@ -362,8 +364,8 @@ def check_u(D, tau, H):
 
     ``D``, ``tau``, ``H``: broadcast arrays, already positive and finite.  ``D tau``,
     ``H^2`` and ``u = D tau / H^2`` must be normal doubles (in [2.2e-308, 1.8e308]) and
-    the density scale ``min((4 pi D tau)^-1/2, 1/H) / (4 pi D tau)`` times
-    ``1 + (D tau)^-1/2 + pi/2H`` (which bounds the gradient) must not overflow; otherwise
+    the prefactors of the two series, ``(4 pi D tau)^-3/2`` and ``1/(4 pi D tau H)``, times
+    the gradient factors ``1 + 30 (D tau)^-1/2 + 1/(2 D tau) + pi/2H`` must not overflow; otherwise
     a ValueError names the parameters, the quantity and the computable range.
     (A scale that underflows is fine: the result is then exactly representable as 0
     to within ``tol`` of its scale.)  Returns ``u``.
@@ -374,8 +376,10 @@ def check_u(D, tau, H):
         H2 = H * H
         u = Dt / H2
         four = 4.0 * np.pi * Dt
-        dens = np.minimum(four ** -0.5, 1.0 / H) / four
-        grad = dens * (1.0 + Dt ** -0.5 + 0.5 * np.pi / H)
+        # the prefactors of both series forms times the largest factors of the gradient
+        # (dx / 2 D tau <= 30 / sqrt(D tau) wherever exp(-rho^2 / 4 D tau) > 0, and 1/(2 D tau))
+        grad = (four ** -1.5 + 1.0 / (four * H)) * (1.0 + 30.0 * Dt ** -0.5 + 0.5 / Dt
+                                                    + 0.5 * np.pi / H)
     checks = (("D*tau", (Dt >= fi.tiny) & (Dt <= fi.max)),
               ("H**2", (H2 >= fi.tiny) & (H2 <= fi.max)),
               ("u = D*tau/H**2", (u >= fi.tiny) & (u <= fi.max)),
