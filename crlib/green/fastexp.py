@@ -17,7 +17,8 @@ series use it (:func:`crlib.green.series.mode_seeds`).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 _MAGIC = 6755399441055744.0          # 1.5 * 2^52: adding it rounds to an integer
 _MAGIC_BITS = 0x4338000000000000      # its bit pattern
@@ -28,7 +29,7 @@ _LN2_LO = 1.9082149292705877e-10
 EXP_MIN = -600.0
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def exp_poly(x):
     """``(p, kf, keep)``: ``e^x = keep * p * 2^k`` with ``k`` encoded in the bits of ``kf``.
 
@@ -57,6 +58,28 @@ def exp_poly(x):
     return p, kf, keep
 
 
+@intrinsic
+def _int_bits_as_float(typingctx, i):
+    """Reinterpret the bits of an int64 as a float64 (a no-op bitcast LLVM vectorises)."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+    return sig, codegen
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def exp_full(x):
+    """``e^x`` for ``x <= 0`` in one branch-free expression (0.0 for ``x <= EXP_MIN``).
+
+    :func:`exp_poly` with the power of two assembled in-register, so that a loop
+    calling it vectorises without a separate :func:`scale_pass`.
+    """
+    p, kf, keep = exp_poly(x)
+    k = np.int64(kf - _MAGIC)
+    return p * keep * _int_bits_as_float((k + 1023) << 52)
+
+
 @njit(cache=True, error_model="numpy")
 def scale_pass(n, kbuf):
     """In place: turn the ``kf`` values of :func:`exp_poly` into the doubles ``2^k``
@@ -73,7 +96,7 @@ def mul_pass(n, a, b):
         a[m] *= b[m]
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def cos_sin_poly(ph):
     """``(cos ph, sin ph)`` for ``|ph| < pi/2`` by Taylor polynomials (degree 22 and 21)."""
     p2 = ph * ph

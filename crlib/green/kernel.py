@@ -25,9 +25,9 @@ from numba import njit, prange
 from .. import _validate as V
 from ..galaxy import OBSERVER
 from .bounds import skip_cuts
-from .fastexp import exp_poly, mul_pass, scale_pass
-from .series import (MODE_AUTO, MODE_SH, U_SWITCH, _n_modes, _pair, _scheme_code, check_u,
-                     mode_seeds)
+from .fastexp import exp_full
+from .series import (MODE_AUTO, MODE_SH, U_SWITCH, _n_images, _n_modes, _pair, _scheme_code,
+                     check_u, mode_seeds)
 
 __all__ = ["observe", "mode_thresholds", "block_size"]
 
@@ -35,60 +35,55 @@ __all__ = ["observe", "mode_thresholds", "block_size"]
 _SERIAL_PAIRS = 200_000
 
 # Rows of the per-block scratch array of _blocks (one row of `block` doubles each).
-R_P = 0        # polynomial part of exp(-rho^2/4D tau - (gamma + lamv) tau), times 1/tau
-R_K = 1        # its power of two (bits of kf, then 2^k as float64)
-R_IT = 2       # 1/tau per source
-R_Q = 3        # q = exp(-lamv tau): polynomial part, then q
-R_QK = 4       # power of two of q
-R_SG = 5       # eigenmode sum of the density
-R_SZ = 6       # eigenmode sum of dG/dz
-R_MODES = 7    # first of the 10 recurrence rows of _modes_pass (P, QO, C1p, C1, S1p, S1, C2p, C2, S2p, S2)
-R_ONE = 17     # all ones: unit scale for _fast_sum after the eigenmode sums
-N_ROWS = 18
+R_E = 0        # exp(-rho^2/4D tau - (gamma + lamv) tau) / tau per source (images: exponent)
+R_IT = 1       # 1/tau per source (images: 1/(4 D tau), then -2/(4 D tau))
+R_Q = 2        # q = exp(-lamv tau) (images: the prefactor (4 pi D tau)^-3/2)
+R_SG = 3       # eigenmode sum of the density (images: of the vertical factor)
+R_SZ = 4       # eigenmode sum of dG/dz (images: of its z-derivative)
+R_MODES = 5    # first of 8 scratch rows: _mode_table's recurrences, then _modes_pass's P, QO
+N_ROWS = 13
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _fast_pass(t, invt, rho2, dj, c4, lam, pbuf, kbuf, itbuf):
-    """exp(-rho^2 c4 / tau - lam tau) / tau in two parts (:func:`exp_poly`), branch-free
-    for a slice of sources; the power of two goes to ``kbuf`` (decode with
-    :func:`scale_pass`).  Arguments are slices, indexed from 0 (no wraparound)."""
-    n = t.size
-    for m in range(n):
+def _exp_pass(t, invt, rho2, dj, c4, lam, ebuf, itbuf):
+    """``ebuf = exp(-rho^2 c4 / tau - lam tau) / tau`` and ``itbuf = 1/tau`` for a slice of
+    sources, ``tau = t - dj`` (branch-free :func:`exp_full`, vectorised)."""
+    for m in range(t.size):
         if dj == 0.0:
             it = invt[m]
             tau = t[m]
         else:
             tau = t[m] - dj
             it = 1.0 / tau
-        p, kf, keep = exp_poly(-rho2[m] * c4 * it - lam * tau)
-        pbuf[m] = p * it * keep
-        kbuf[m] = kf
+        ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
         itbuf[m] = it
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _qpass(t, dj, lamv, qbuf, kbuf):
-    """q = exp(-lamv * tau) in two parts, as in :func:`_fast_pass`."""
+def _qpass(t, dj, lamv, qbuf):
+    """q = exp(-lamv * (t - dj)) for a slice of sources."""
     for m in range(t.size):
-        p, kf, keep = exp_poly(-lamv * (t[m] - dj))
-        qbuf[m] = p * keep
-        kbuf[m] = kf
+        qbuf[m] = exp_full(-lamv * (t[m] - dj))
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _fast_sum(pbuf, sc, itbuf, dx, dy, s1, d1, acc):
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
+def _reduce(ebuf, itbuf, dx, dy, w0, w1, acc):
+    """acc += (sum e w0, sum dx e w0 / tau, sum dy e w0 / tau, sum e w1).
+
+    Reassociated (vectorised) sums: the order depends only on the slice, never on the
+    number of threads, so results stay bitwise reproducible."""
     a0 = 0.0
     a1 = 0.0
     a2 = 0.0
     a3 = 0.0
     for m in range(dx.size):
-        e = pbuf[m] * sc[m]
-        g = e * s1[m]
+        e = ebuf[m]
+        g = e * w0[m]
         a0 += g
         h = g * itbuf[m]
         a1 += dx[m] * h
         a2 += dy[m] * h
-        a3 += e * d1[m]
+        a3 += e * w1[m]
     acc[0] += a0
     acc[1] += a1
     acc[2] += a2
@@ -96,19 +91,18 @@ def _fast_sum(pbuf, sc, itbuf, dx, dy, s1, d1, acc):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _modes_pass(q, ct1, st1, ct2, st2, s1, d1, K, Sg, Sz, P, QO, C1p, C1, S1p, S1,
-                C2p, C2, S2p, S2):
-    """Sums of the first K eigenmodes, vectorised over sources (k outer, sources inner).
+def _mode_table(ct1, st1, ct2, st2, s1, d1, KM, AB, C1p, C1, S1p, S1, C2p, C2, S2p, S2):
+    """Per-source mode factors of one block, shared by every channel.
 
-    Sg = sum_k q^(k^2-1) sin(ka) sin(kb),  Sz = sum_k k q^(k^2-1) cos(ka) sin(kb), with
-    sin(ka) sin(kb) = (cos k th1 - cos k th2)/2, cos(ka) sin(kb) = (sin k th2 - sin k th1)/2
-    advanced by Chebyshev recurrences (th1 = a - b, th2 = a + b)."""
-    n = q.size
+    ``AB[2(k-1)] = sin(ka) sin(kb) = (cos k th1 - cos k th2)/2`` and
+    ``AB[2(k-1)+1] = k cos(ka) sin(kb) = k (sin k th2 - sin k th1)/2`` for k = 1..KM,
+    advanced by Chebyshev recurrences (th1 = a - b, th2 = a + b); the rows C1p..S2 are
+    scratch.  The eigenmode sums are then ``sum_k q^(k^2-1) AB[2(k-1)]`` and
+    ``sum_k q^(k^2-1) AB[2(k-1)+1]``."""
+    n = s1.size
     for m in range(n):
-        Sg[m] = s1[m]
-        Sz[m] = d1[m]
-        P[m] = 1.0
-        QO[m] = q[m] * q[m] * q[m]
+        AB[0, m] = s1[m]
+        AB[1, m] = d1[m]
         C1p[m] = 1.0
         C1[m] = ct1[m]
         S1p[m] = 0.0
@@ -117,12 +111,8 @@ def _modes_pass(q, ct1, st1, ct2, st2, s1, d1, K, Sg, Sz, P, QO, C1p, C1, S1p, S
         C2[m] = ct2[m]
         S2p[m] = 0.0
         S2[m] = st2[m]
-    for k in range(2, K + 1):
+    for k in range(2, KM + 1):
         for m in range(n):
-            q2 = q[m] * q[m]
-            pk = P[m] * QO[m]
-            P[m] = pk
-            QO[m] = QO[m] * q2
             c1 = 2.0 * ct1[m] * C1[m] - C1p[m]
             C1p[m] = C1[m]
             C1[m] = c1
@@ -135,45 +125,112 @@ def _modes_pass(q, ct1, st1, ct2, st2, s1, d1, K, Sg, Sz, P, QO, C1p, C1, S1p, S
             s2 = 2.0 * ct2[m] * S2[m] - S2p[m]
             S2p[m] = S2[m]
             S2[m] = s2
-            Sg[m] += pk * 0.5 * (c1 - c2)
-            Sz[m] += pk * (0.5 * k) * (s2 - s1_)
+            AB[2 * k - 2, m] = 0.5 * (c1 - c2)
+            AB[2 * k - 1, m] = (0.5 * k) * (s2 - s1_)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _segment(sa, sb, K, t, invt, rho2, dx, dy, s1, d1, ct1, st1, ct2, st2, dj, c4, lamv, lam,
-             bufs, fa):
+def _modes_pass(q, AB, off, K, Sg, Sz, P, QO):
+    """Sums of the first K eigenmodes for the sources AB[:, off:off + q.size] (k outer,
+    sources inner, vectorised): Sg = sum_k q^(k^2-1) sin(ka) sin(kb),
+    Sz = sum_k k q^(k^2-1) cos(ka) sin(kb)."""
+    n = q.size
+    for m in range(n):
+        Sg[m] = AB[0, off + m]
+        Sz[m] = AB[1, off + m]
+        P[m] = 1.0
+        QO[m] = q[m] * q[m] * q[m]
+    for k in range(2, K + 1):
+        A = AB[2 * k - 2, off:off + n]
+        B = AB[2 * k - 1, off:off + n]
+        for m in range(n):
+            pk = P[m] * QO[m]
+            P[m] = pk
+            QO[m] = QO[m] * (q[m] * q[m])
+            Sg[m] += pk * A[m]
+            Sz[m] += pk * B[m]
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, s1, d1, AB, dj, c4, lamv, lam, bufs, fa):
     """Vectorised sum over sources [sa, sb) with K eigenmodes into fa[0:4] (unscaled)."""
     nf = sb - sa
-    pbuf = bufs[R_P, :nf]
-    kbuf = bufs[R_K, :nf]
+    ebuf = bufs[R_E, :nf]
     itbuf = bufs[R_IT, :nf]
-    _fast_pass(t[sa:sb], invt[sa:sb], rho2[sa:sb], dj, c4, lam, pbuf, kbuf, itbuf)
-    scale_pass(nf, kbuf)
+    _exp_pass(t[sa:sb], invt[sa:sb], rho2[sa:sb], dj, c4, lam, ebuf, itbuf)
     fa[:] = 0.0
     if K == 1:
-        _fast_sum(pbuf, kbuf.view(np.float64), itbuf, dx[sa:sb], dy[sa:sb],
-                  s1[sa:sb], d1[sa:sb], fa)
+        _reduce(ebuf, itbuf, dx[sa:sb], dy[sa:sb], s1[sa:sb], d1[sa:sb], fa)
         return
-    mul_pass(nf, pbuf, kbuf.view(np.float64))
     qb = bufs[R_Q, :nf]
-    qk = bufs[R_QK, :nf]
-    _qpass(t[sa:sb], dj, lamv, qb, qk)
-    scale_pass(nf, qk)
-    mul_pass(nf, qb, qk.view(np.float64))
+    _qpass(t[sa:sb], dj, lamv, qb)
     Sg = bufs[R_SG, :nf]
     Sz = bufs[R_SZ, :nf]
-    r = R_MODES
-    _modes_pass(qb, ct1[sa:sb], st1[sa:sb], ct2[sa:sb], st2[sa:sb], s1[sa:sb], d1[sa:sb], K,
-                Sg, Sz, bufs[r, :nf], bufs[r + 1, :nf], bufs[r + 2, :nf], bufs[r + 3, :nf],
-                bufs[r + 4, :nf], bufs[r + 5, :nf], bufs[r + 6, :nf], bufs[r + 7, :nf],
-                bufs[r + 8, :nf], bufs[r + 9, :nf])
-    _fast_sum(pbuf, bufs[R_ONE, :nf], itbuf, dx[sa:sb], dy[sa:sb], Sg, Sz, fa)
+    _modes_pass(qb, AB, sa - i0, K, Sg, Sz, bufs[R_MODES, :nf], bufs[R_MODES + 1, :nf])
+    _reduce(ebuf, itbuf, dx[sa:sb], dy[sa:sb], Sg, Sz, fa)
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _images_prep(t, rho2, dj, Dj, gj, hbuf, cbuf, G, GZ):
+    """Per source of an image segment: exponent of the horizontal Gaussian and of the
+    spallation (``-inf`` for ages ``t - dj <= 0``, which then add exactly 0) and 1/(4 D tau)."""
+    for m in range(t.size):
+        tau = t[m] - dj
+        ok = tau > 0.0
+        tau = tau if ok else 1.0
+        c = 0.25 / (Dj * tau)
+        h = -rho2[m] * c - gj * tau
+        hbuf[m] = h if ok else -np.inf
+        cbuf[m] = c
+        G[m] = 0.0
+        GZ[m] = 0.0
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _image_term(n, H, z, zs, hbuf, cbuf, G, GZ):
+    """Adds image n (z_n = (-1)^n zs + 2 n H, sign (-1)^n) of every source of the segment."""
+    sgn = 1.0 if n % 2 == 0 else -1.0
+    off = 2.0 * n * H
+    for m in range(zs.size):
+        dz = z - (sgn * zs[m] + off)
+        e = sgn * exp_full(hbuf[m] - dz * dz * cbuf[m])
+        G[m] += e
+        GZ[m] += dz * e
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _images_finish(cbuf, G, GZ, pbuf):
+    """Prefactor (4 pi D tau)^-3/2 into pbuf, -2c into cbuf and -2c GZ into GZ (see _reduce)."""
+    for m in range(cbuf.size):
+        c = cbuf[m]
+        cp = c / math.pi
+        pbuf[m] = cp * math.sqrt(cp)
+        cbuf[m] = -2.0 * c
+        GZ[m] = -2.0 * c * GZ[m]
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _image_segment(sa, sb, N, t, rho2, dx, dy, z, zs, dj, Dj, gj, H, bufs, fa):
+    """Vectorised image series with |n| <= N over sources [sa, sb) into fa[0:4] (scaled)."""
+    nf = sb - sa
+    hbuf = bufs[R_E, :nf]
+    cbuf = bufs[R_IT, :nf]
+    G = bufs[R_SG, :nf]
+    GZ = bufs[R_SZ, :nf]
+    pbuf = bufs[R_Q, :nf]
+    _images_prep(t[sa:sb], rho2[sa:sb], dj, Dj, gj, hbuf, cbuf, G, GZ)
+    for n in range(-N, N + 1):
+        _image_term(n, H, z, zs[sa:sb], hbuf, cbuf, G, GZ)
+    _images_finish(cbuf, G, GZ, pbuf)
+    fa[:] = 0.0
+    _reduce(pbuf, cbuf, dx[sa:sb], dy[sa:sb], G, GZ, fa)
 
 
 @njit(cache=True)
 def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, st2,
-                   D, gamma, delay, H, tol, mode, ibound, cut, bufs, acc, fa):
-    """Sum of block [i0, i1) for channel j into acc[0:4]: scalar pairs, then K-mode segments."""
+                   D, gamma, delay, H, tol, mode, ibound, jbound, cut, bufs, AB, acc, fa):
+    """Sum of block [i0, i1) for channel j into acc[0:4]: image segments (or, for
+    scheme "sh", scalar pairs), then K-mode segments (AB: the block's :func:`_mode_table`)."""
     acc[:] = 0.0
     KM = ibound.shape[1]
     iend = min(i1, cut[j])
@@ -181,12 +238,24 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct
     gj = gamma[j]
     dj = delay[j]
     islow = min(iend, max(i0, ibound[j, KM - 1]))
-    for i in range(i0, islow):
-        tau = t[i] - dj
-        if tau <= 0.0:
-            continue
-        _pair(dx[i], dy[i], z, zs[i], tau, Dj, H, gj, tol, mode, 0,
-              s1[i], d1[i], ct1[i], st1[i], ct2[i], st2[i], acc)
+    if mode == MODE_AUTO:
+        # image segments with N = 1, 2, ..., NI images (u increasing with the index)
+        NI = jbound.shape[1]
+        sa = i0
+        for N in range(1, NI + 1):
+            sb = islow if N == NI else min(islow, max(sa, jbound[j, N - 1]))
+            if sb > sa:
+                _image_segment(sa, sb, N, t, rho2, dx, dy, z, zs, dj, Dj, gj, H, bufs, fa)
+                for c in range(4):
+                    acc[c] += fa[c]
+            sa = sb
+    else:
+        for i in range(i0, islow):
+            tau = t[i] - dj
+            if tau <= 0.0:
+                continue
+            _pair(dx[i], dy[i], z, zs[i], tau, Dj, H, gj, tol, mode, 0,
+                  s1[i], d1[i], ct1[i], st1[i], ct2[i], st2[i], acc)
     c4 = 0.25 / Dj
     lamv = 0.25 * math.pi ** 2 * Dj / (H * H)
     lam = gj + lamv
@@ -197,8 +266,7 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct
         sb = iend if K == 1 else min(iend, max(i0, ibound[j, K - 2]))
         if sb - sa <= 0:
             continue
-        _segment(sa, sb, K, t, invt, rho2, dx, dy, s1, d1, ct1, st1, ct2, st2, dj, c4, lamv,
-                 lam, bufs, fa)
+        _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, s1, d1, AB, dj, c4, lamv, lam, bufs, fa)
         acc[0] += pref * fa[0]
         acc[1] += -2.0 * c4 * pref * fa[1]
         acc[2] += -2.0 * c4 * pref * fa[2]
@@ -207,7 +275,7 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct
 
 @njit(cache=True, parallel=True)
 def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, st2,
-            D, gamma, delay, H, tol, mode, ibound, cut, part):
+            D, gamma, delay, H, tol, mode, ibound, jbound, cut, part):
     """Partial sums per (block, channel).  ibound[j, K-1] (K = 1..KMAX) is the first source
     index from which K eigenmodes meet tol (sources sorted by age); sources before
     ibound[j, KMAX-1] go through the scalar path (_pair), the rest through the
@@ -219,10 +287,16 @@ def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, 
         acc = np.zeros(4)
         fa = np.zeros(4)
         bufs = np.empty((N_ROWS, block))
-        bufs[R_ONE, :] = 1.0
+        KM = ibound.shape[1]
+        AB = np.empty((2 * KM, i1 - i0))
+        r = R_MODES
+        _mode_table(ct1[i0:i1], st1[i0:i1], ct2[i0:i1], st2[i0:i1], s1[i0:i1], d1[i0:i1], KM, AB,
+                    bufs[r, :i1 - i0], bufs[r + 1, :i1 - i0], bufs[r + 2, :i1 - i0],
+                    bufs[r + 3, :i1 - i0], bufs[r + 4, :i1 - i0], bufs[r + 5, :i1 - i0],
+                    bufs[r + 6, :i1 - i0], bufs[r + 7, :i1 - i0])
         for j in range(D.size):
             _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, st2,
-                           D, gamma, delay, H, tol, mode, ibound, cut, bufs, acc, fa)
+                           D, gamma, delay, H, tol, mode, ibound, jbound, cut, bufs, AB, acc, fa)
             part[ib, j, 0] = acc[0]
             part[ib, j, 1] = acc[1]
             part[ib, j, 2] = acc[2]
@@ -292,6 +366,54 @@ def _exact_bounds(t, delay, tauK, ibound):
             ibound[j, k] = i
 
 
+@njit(cache=True)
+def _exact_bounds_above(t, delay, tauI, jbound):
+    """As :func:`_exact_bounds`, for the first source with ``t[i] - delay[j] > tauI[j, N-1]``."""
+    N = t.size
+    for j in range(jbound.shape[0]):
+        dj = delay[j]
+        for k in range(jbound.shape[1]):
+            i = jbound[j, k]
+            lim = tauI[j, k]
+            while i < N and t[i] - dj <= lim:
+                i += 1
+            while i > 0 and t[i - 1] - dj > lim:
+                i -= 1
+            jbound[j, k] = i
+
+
+_UI_CACHE = {}
+
+
+def image_thresholds(tol):
+    """Largest ``u = D tau / H^2`` (below :data:`U_SWITCH`) at which N images meet the bound.
+
+    Returns an array ``uI`` of length NI, ``uI[N-1]`` for ``N = 1..NI``, increasing,
+    NI the number the bound asks for just below U_SWITCH.  The image bound of
+    :mod:`crlib.green.series` increases with ``u`` on ``u < U_SWITCH`` (its logarithmic
+    derivative is ``N^2/u^2 - (N+2)/(2 u^1.5 w) > 0`` there), so each ``uI`` is found by
+    bisection, and the lower end is kept (it provably needs at most N images).
+    """
+    tol = V.tolerance("tol", tol)
+    if tol in _UI_CACHE:
+        return _UI_CACHE[tol]
+    ni = int(_n_images(np.nextafter(U_SWITCH, 0.0), tol))
+    out = np.empty(ni)
+    out[ni - 1] = U_SWITCH
+    for N in range(1, ni):
+        lo, hi = 1e-6, U_SWITCH
+        assert _n_images(lo, tol) <= N
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            if _n_images(mid, tol) <= N:
+                lo = mid
+            else:
+                hi = mid
+        out[N - 1] = lo
+    _UI_CACHE[tol] = out
+    return out
+
+
 _UK_CACHE = {}
 
 
@@ -351,12 +473,14 @@ class _State(NamedTuple):
     tol: float
     mode: int
     ibound: np.ndarray     # (n_channels, KMAX) first source needing at most K modes
+    jbound: np.ndarray     # (n_channels, NI) first source needing more than N images
     block: int
 
     def kernel_args(self):
         invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2 = self.geom
         return (self.block, self.t, invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2,
-                self.D, self.gamma, self.delay, self.H, self.tol, self.mode, self.ibound)
+                self.D, self.gamma, self.delay, self.H, self.tol, self.mode, self.ibound,
+                self.jbound)
 
 
 def _channel_array(name, value, shape):
@@ -408,6 +532,11 @@ def _validate_observe(x, y, z, t, D, H, gamma, delay, observer, tol, scheme):
         # the extreme ages bound every u the kernel meets (ages t - delay lie below t)
         tt = np.array([src["t"].min(), src["t"].max()])
         check_u(D.reshape(-1, 1), tt[None, :], H)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        per_channel = 0.25 / (np.pi * D * H)       # prefactor of the vectorised path
+    if not np.all(np.isfinite(per_channel) & (per_channel > 0)):
+        raise ValueError(f"D and H must give 1/(4 pi D H) within the double range, got "
+                         f"D in [{D.min()!r}, {D.max()!r}] and H = {H!r}")
     return src["x"], src["y"], z, src["t"], D, H, gamma, delay, obs, tol, mode
 
 
@@ -434,8 +563,16 @@ def _prepare_state(x, y, z, t, Dflat, H, gamma, delay, obs, tol, mode):
         _exact_bounds(t, delay, tauK, ibound)
     else:
         ibound = np.full((Dflat.size, uK.size), n_src, dtype=np.int64)
+    # jbound[j, N-1]: first source with D (t - delay) / H^2 > uI_N, the largest u (below
+    # U_SWITCH) at which N images meet the bound
+    uI = image_thresholds(tol)
+    tauI = uI[None, :] * H * H / Dflat[:, None]
+    guess = np.searchsorted(t, (tauI + delay[:, None]).ravel(), side="right")
+    jbound = guess.astype(np.int64).reshape(tauI.shape)
+    _exact_bounds_above(t, delay, tauI, jbound)
     geom = (invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2)
-    return _State(t, geom, Dflat, gamma, delay, cap, H, tol, mode, ibound, block_size(n_src))
+    return _State(t, geom, Dflat, gamma, delay, cap, H, tol, mode, ibound, jbound,
+                  block_size(n_src))
 
 
 def _run_blocks(st, skip):

@@ -303,8 +303,8 @@ def _pair(dx, dy, z, zs, tau, D, H, gamma, tol, mode, nterms,
 
     dx, dy: observer minus source.  Returns nothing; ``out`` is accumulated.
     """
-    invtau = 1.0 / tau
-    inv4Dt = 0.25 / D * invtau
+    Dt = D * tau          # normal by check_u; D * H alone may underflow
+    inv4Dt = 0.25 / Dt
     h = -(dx * dx + dy * dy) * inv4Dt - gamma * tau
     if h < _EXP_ZERO:
         return
@@ -317,13 +317,13 @@ def _pair(dx, dy, z, zs, tau, D, H, gamma, tol, mode, nterms,
             N = _SH_IMAX
         else:
             N = nterms
-        pref = (0.25 / (math.pi * D) * invtau) ** 1.5
+        pref = (inv4Dt / math.pi) ** 1.5
         g, gz = _images_sum(z, zs, h, inv4Dt, H, N)
         g *= pref
         gz *= pref * gfac
     else:
         lam = 0.25 * math.pi ** 2 * u
-        pref = 0.25 / (math.pi * D * H) * invtau
+        pref = inv4Dt / (math.pi * H)
         e = pref * math.exp(h - lam)
         if mode == MODE_AUTO and u >= single_mode_u_nb(tol):
             g = e * s1
