@@ -27,7 +27,7 @@ from ..galaxy import OBSERVER
 from .bounds import skip_cuts
 from .fastexp import exp_full
 from .series import (MODE_AUTO, MODE_SH, U_SWITCH, _n_images, _n_modes, _pair, _scheme_code,
-                     check_u, mode_seeds)
+                     _trig, check_u, mode_seeds)
 
 __all__ = ["observe", "mode_thresholds", "block_size"]
 
@@ -91,18 +91,19 @@ def _reduce(ebuf, itbuf, dx, dy, w0, w1, acc):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _mode_table(ct1, st1, ct2, st2, s1, d1, KM, AB, C1p, C1, S1p, S1, C2p, C2, S2p, S2):
+def _mode_table(zs, sa, ca, c, KM, AB, ct1, st1, ct2, st2, C1p, C1, S1p, S1, C2p, C2, S2p, S2):
     """Per-source mode factors of one block, shared by every channel.
 
     ``AB[2(k-1)] = sin(ka) sin(kb) = (cos k th1 - cos k th2)/2`` and
     ``AB[2(k-1)+1] = k cos(ka) sin(kb) = k (sin k th2 - sin k th1)/2`` for k = 1..KM,
-    advanced by Chebyshev recurrences (th1 = a - b, th2 = a + b); the rows C1p..S2 are
-    scratch.  The eigenmode sums are then ``sum_k q^(k^2-1) AB[2(k-1)]`` and
+    advanced by Chebyshev recurrences (th1 = a - b, th2 = a + b) from the seeds of
+    :func:`crlib.green.series.mode_seeds` (``sa, ca = sin a, cos a``, ``c = pi / 2H``); the
+    rows ct1..S2 are scratch.  The eigenmode sums are then ``sum_k q^(k^2-1) AB[2(k-1)]`` and
     ``sum_k q^(k^2-1) AB[2(k-1)+1]``."""
-    n = s1.size
+    n = zs.size
     for m in range(n):
-        AB[0, m] = s1[m]
-        AB[1, m] = d1[m]
+        AB[0, m], AB[1, m], ct1[m], st1[m], ct2[m], st2[m] = mode_seeds(sa, ca, c * zs[m])
+    for m in range(n):
         C1p[m] = 1.0
         C1[m] = ct1[m]
         S1p[m] = 0.0
@@ -152,7 +153,7 @@ def _modes_pass(q, AB, off, K, Sg, Sz, P, QO):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, s1, d1, AB, dj, c4, lamv, lam, bufs, fa):
+def _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, AB, dj, c4, lamv, lam, bufs, fa):
     """Vectorised sum over sources [sa, sb) with K eigenmodes into fa[0:4] (unscaled)."""
     nf = sb - sa
     ebuf = bufs[R_E, :nf]
@@ -160,7 +161,8 @@ def _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, s1, d1, AB, dj, c4, lamv, lam
     _exp_pass(t[sa:sb], invt[sa:sb], rho2[sa:sb], dj, c4, lam, ebuf, itbuf)
     fa[:] = 0.0
     if K == 1:
-        _reduce(ebuf, itbuf, dx[sa:sb], dy[sa:sb], s1[sa:sb], d1[sa:sb], fa)
+        _reduce(ebuf, itbuf, dx[sa:sb], dy[sa:sb], AB[0, sa - i0:sb - i0], AB[1, sa - i0:sb - i0],
+                fa)
         return
     qb = bufs[R_Q, :nf]
     _qpass(t[sa:sb], dj, lamv, qb)
@@ -227,7 +229,7 @@ def _image_segment(sa, sb, N, t, rho2, dx, dy, z, zs, dj, Dj, gj, H, bufs, fa):
 
 
 @njit(cache=True)
-def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, st2,
+def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs,
                    D, gamma, delay, H, tol, mode, ibound, jbound, cut, bufs, AB, acc, fa):
     """Sum of block [i0, i1) for channel j into acc[0:4]: image segments (or, for
     scheme "sh", scalar pairs), then K-mode segments (AB: the block's :func:`_mode_table`)."""
@@ -254,8 +256,9 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct
             tau = t[i] - dj
             if tau <= 0.0:
                 continue
+            s1, d1, ct1, st1, ct2, st2 = _trig(z, zs[i], H)
             _pair(dx[i], dy[i], z, zs[i], tau, Dj, H, gj, tol, mode, 0,
-                  s1[i], d1[i], ct1[i], st1[i], ct2[i], st2[i], acc)
+                  s1, d1, ct1, st1, ct2, st2, acc)
     c4 = 0.25 / Dj
     lamv = 0.25 * math.pi ** 2 * Dj / (H * H)
     lam = gj + lamv
@@ -266,7 +269,7 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct
         sb = iend if K == 1 else min(iend, max(i0, ibound[j, K - 2]))
         if sb - sa <= 0:
             continue
-        _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, s1, d1, AB, dj, c4, lamv, lam, bufs, fa)
+        _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, AB, dj, c4, lamv, lam, bufs, fa)
         acc[0] += pref * fa[0]
         acc[1] += -2.0 * c4 * pref * fa[1]
         acc[2] += -2.0 * c4 * pref * fa[2]
@@ -274,13 +277,17 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct
 
 
 @njit(cache=True, parallel=True)
-def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, st2,
+def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs,
             D, gamma, delay, H, tol, mode, ibound, jbound, cut, part):
     """Partial sums per (block, channel).  ibound[j, K-1] (K = 1..KMAX) is the first source
     index from which K eigenmodes meet tol (sources sorted by age); sources before
     ibound[j, KMAX-1] go through the scalar path (_pair), the rest through the
     vectorised eigenmode path with the K of their segment."""
     N = t.size
+    a = 0.5 * math.pi * (z + H) / H          # observer: as in _trig
+    sa = math.sin(a)
+    ca = math.cos(a)
+    c = 0.5 * math.pi / H
     for ib in prange(b0, b1):
         i0 = ib * block
         i1 = min(i0 + block, N)
@@ -290,12 +297,13 @@ def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, 
         KM = ibound.shape[1]
         AB = np.empty((2 * KM, i1 - i0))
         r = R_MODES
-        _mode_table(ct1[i0:i1], st1[i0:i1], ct2[i0:i1], st2[i0:i1], s1[i0:i1], d1[i0:i1], KM, AB,
-                    bufs[r, :i1 - i0], bufs[r + 1, :i1 - i0], bufs[r + 2, :i1 - i0],
-                    bufs[r + 3, :i1 - i0], bufs[r + 4, :i1 - i0], bufs[r + 5, :i1 - i0],
-                    bufs[r + 6, :i1 - i0], bufs[r + 7, :i1 - i0])
+        nb = i1 - i0
+        _mode_table(zs[i0:i1], sa, ca, c, KM, AB, bufs[0, :nb], bufs[1, :nb], bufs[2, :nb],
+                    bufs[3, :nb], bufs[r, :nb], bufs[r + 1, :nb], bufs[r + 2, :nb],
+                    bufs[r + 3, :nb], bufs[r + 4, :nb], bufs[r + 5, :nb], bufs[r + 6, :nb],
+                    bufs[r + 7, :nb])
         for j in range(D.size):
-            _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs, s1, d1, ct1, st1, ct2, st2,
+            _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs,
                            D, gamma, delay, H, tol, mode, ibound, jbound, cut, bufs, AB, acc, fa)
             part[ib, j, 0] = acc[0]
             part[ib, j, 1] = acc[1]
@@ -315,27 +323,14 @@ def _combine(part, out):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _prepare(x, y, zs, t, xo, yo, zo, H):
-    """Per-source quantities that do not depend on the channel (D, gamma, delay).
-
-    With a = pi (zo + H)/2H fixed, the six eigenmode seeds come from
-    :func:`crlib.green.series.mode_seeds` (polynomial sin/cos, so the loop vectorises).
-    """
+def _prepare(x, y, t, xo, yo):
+    """Per-source quantities that do not depend on the channel or on heights (the mode
+    factors of the heights are built per block, :func:`_mode_table`)."""
     n = t.size
     dx = np.empty(n)
     dy = np.empty(n)
     rho2 = np.empty(n)
     invt = np.empty(n)
-    s1 = np.empty(n)
-    d1 = np.empty(n)
-    ct1 = np.empty(n)
-    st1 = np.empty(n)
-    ct2 = np.empty(n)
-    st2 = np.empty(n)
-    a = 0.5 * math.pi * (zo + H) / H
-    sa = math.sin(a)
-    ca = math.cos(a)
-    c = 0.5 * math.pi / H
     for i in range(n):
         ddx = xo - x[i]
         ddy = yo - y[i]
@@ -343,8 +338,7 @@ def _prepare(x, y, zs, t, xo, yo, zo, H):
         dy[i] = ddy
         rho2[i] = ddx * ddx + ddy * ddy
         invt[i] = 1.0 / t[i]
-        s1[i], d1[i], ct1[i], st1[i], ct2[i], st2[i] = mode_seeds(sa, ca, c * zs[i])
-    return dx, dy, rho2, invt, s1, d1, ct1, st1, ct2, st2
+    return dx, dy, rho2, invt
 
 
 @njit(cache=True)
@@ -464,7 +458,7 @@ class _State(NamedTuple):
     """Everything the kernel reads: sorted sources, their geometry, the channels."""
 
     t: np.ndarray          # ages, sorted
-    geom: tuple            # invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2
+    geom: tuple            # invt, rho2, dx, dy, zo, zs
     D: np.ndarray          # per channel, flat
     gamma: np.ndarray
     delay: np.ndarray      # escape delay, 0 where infinite (those channels are capped at 0)
@@ -477,8 +471,8 @@ class _State(NamedTuple):
     block: int
 
     def kernel_args(self):
-        invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2 = self.geom
-        return (self.block, self.t, invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2,
+        invt, rho2, dx, dy, zo, zs = self.geom
+        return (self.block, self.t, invt, rho2, dx, dy, zo, zs,
                 self.D, self.gamma, self.delay, self.H, self.tol, self.mode, self.ibound,
                 self.jbound)
 
@@ -549,7 +543,7 @@ def _prepare_state(x, y, z, t, Dflat, H, gamma, delay, obs, tol, mode):
     t = np.ascontiguousarray(t)
     zs = np.ascontiguousarray(z)
     zo = float(obs[2])
-    dx, dy, rho2, invt, s1, d1, ct1, st1, ct2, st2 = _prepare(x, y, zs, t, obs[0], obs[1], zo, H)
+    dx, dy, rho2, invt = _prepare(x, y, t, obs[0], obs[1])
     finite = np.isfinite(delay)
     cap = np.where(finite, n_src, 0).astype(np.int64)
     delay = np.where(finite, delay, 0.0)
@@ -570,7 +564,7 @@ def _prepare_state(x, y, z, t, Dflat, H, gamma, delay, obs, tol, mode):
     guess = np.searchsorted(t, (tauI + delay[:, None]).ravel(), side="right")
     jbound = guess.astype(np.int64).reshape(tauI.shape)
     _exact_bounds_above(t, delay, tauI, jbound)
-    geom = (invt, rho2, dx, dy, zo, zs, s1, d1, ct1, st1, ct2, st2)
+    geom = (invt, rho2, dx, dy, zo, zs)
     return _State(t, geom, Dflat, gamma, delay, cap, H, tol, mode, ibound, jbound,
                   block_size(n_src))
 
