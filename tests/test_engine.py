@@ -12,7 +12,7 @@ import crlib.ensemble as ens
 from crlib.diffusion import BADiffusion
 from crlib.green import observe, slab_green, slab_green_gradient, terms_needed
 from crlib.green.bounds import skip_bound
-from crlib.green.kernel import image_thresholds, mode_thresholds
+from crlib.green.engine import image_thresholds, mode_thresholds
 from crlib.sources import Cylindrical, ExponentialDisk, MovingSpiralArms, SpiralArms, sample
 from crlib.units import Myr
 

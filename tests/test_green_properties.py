@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crlib.green import (MAX_TERMS, U_SWITCH, green_eigen, green_images, observe, single_mode_u,
+from crlib.green import (MAX_TERMS, green_eigen, green_images, observe, single_mode_u,
                          slab_green, slab_green_gradient, terms_needed)
 
 _PROFILES = {

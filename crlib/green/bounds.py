@@ -1,6 +1,6 @@
 r"""Rigorous upper bounds used to leave sources out: the skip rule and the far-source bound.
 
-:func:`skip_bound` and :func:`skip_cuts` implement the skip rule of
+``skip_bound`` and ``skip_cuts`` implement the skip rule of
 :func:`crlib.green.observe` (derivation in its docstring, :ref:`model-green`);
 :func:`far_bound` bounds what sources beyond a horizontal radius can add
 (used by :mod:`crlib.ensemble` for thin halos, :ref:`model-ensembles`).

@@ -1,19 +1,19 @@
 r"""Branch-free polynomial forms of exp, cos and sin that LLVM can vectorise.
 
-The many-source kernel (:mod:`crlib.green.kernel`) evaluates one exponential per
+The many-source kernel (``crlib.green.kernel``) evaluates one exponential per
 (source, channel) pair; ``math.exp`` is a library call that stops LLVM from
-vectorising the loop.  :func:`exp_poly` instead does a Cody-Waite range
+vectorising the loop.  ``exp_poly`` instead does a Cody-Waite range
 reduction ``x = k ln2 + r`` (``|r| <= ln2/2``, ln 2 split in two parts) and a
 degree-13 Taylor polynomial of ``e^r`` (truncation below 5e-18 relative, a few
 ulp in all); the power ``2^k`` is assembled afterwards from the rounded ``k``
-by integer arithmetic on its bit pattern (:func:`scale_pass`).  Exponents below
-:data:`EXP_MIN` are clamped and their term set to zero: each such term is below
+by integer arithmetic on its bit pattern (``scale_pass``).  Exponents below
+``EXP_MIN`` are clamped and their term set to zero: each such term is below
 ``e^-600 / (4 pi D tau H) < 1e-260`` per kpc^3, and the clamp keeps every
 product away from slow subnormal arithmetic.
 
-:func:`cos_sin_poly` gives cos and sin of ``|phi| < pi/2`` by Taylor polynomials of
+``cos_sin_poly`` gives cos and sin of ``|phi| < pi/2`` by Taylor polynomials of
 degree 22 and 21 (truncation below 1e-18); the per-source seeds of the eigenmode
-series use it (:func:`crlib.green.series.mode_seeds`).
+series use it (``mode_seeds``).
 """
 
 import numpy as np
@@ -34,7 +34,7 @@ def exp_poly(x):
     """``(p, kf, keep)``: ``e^x = keep * p * 2^k`` with ``k`` encoded in the bits of ``kf``.
 
     ``keep`` is 1.0, or 0.0 for ``x <= EXP_MIN`` (then ``x`` is clamped first); decode
-    ``2^k`` with :func:`scale_pass`.  Branch-free (selects only), so loops over it vectorise.
+    ``2^k`` with ``scale_pass``.  Branch-free (selects only), so loops over it vectorise.
     """
     keep = 1.0 if x > EXP_MIN else 0.0
     x = x if x > EXP_MIN else EXP_MIN
@@ -72,8 +72,8 @@ def _int_bits_as_float(typingctx, i):
 def exp_full(x):
     """``e^x`` for ``x <= 0`` in one branch-free expression (0.0 for ``x <= EXP_MIN``).
 
-    :func:`exp_poly` with the power of two assembled in-register, so that a loop
-    calling it vectorises without a separate :func:`scale_pass`.
+    ``exp_poly`` with the power of two assembled in-register, so that a loop
+    calling it vectorises without a separate ``scale_pass``.
     """
     p, kf, keep = exp_poly(x)
     k = np.int64(kf - _MAGIC)
@@ -82,7 +82,7 @@ def exp_full(x):
 
 @njit(cache=True, error_model="numpy")
 def scale_pass(n, kbuf):
-    """In place: turn the ``kf`` values of :func:`exp_poly` into the doubles ``2^k``
+    """In place: turn the ``kf`` values of ``exp_poly`` into the doubles ``2^k``
     (read the buffer as float64 afterwards)."""
     kb = kbuf.view(np.int64)
     for m in range(n):

@@ -203,7 +203,7 @@ def mode_seeds(sa, ca, ph):
     """The six per-pair seeds of the eigenmode series, one way for every caller.
 
     ``sa, ca = sin a, cos a`` (observer), ``ph = pi z_s / 2H`` so that ``b = pi/2 + ph``:
-    ``sin b = cos ph`` and ``cos b = -sin ph`` from :func:`cos_sin_poly`.  Returns
+    ``sin b = cos ph`` and ``cos b = -sin ph`` from ``cos_sin_poly``.  Returns
     ``sin a sin b``, ``cos a sin b`` and cos, sin of ``theta1 = a - b`` and
     ``theta2 = a + b`` (by angle addition), the seeds of the Chebyshev recurrences.
     """
@@ -216,7 +216,7 @@ def mode_seeds(sa, ca, ph):
 
 @njit(cache=True)
 def _trig(z, zs, H):
-    """Seeds of :func:`mode_seeds` for an observer at height ``z`` and a source at ``zs``."""
+    """Seeds of ``mode_seeds`` for an observer at height ``z`` and a source at ``zs``."""
     a = 0.5 * math.pi * (z + H) / H
     return mode_seeds(math.sin(a), math.cos(a), 0.5 * math.pi / H * zs)
 
@@ -469,7 +469,7 @@ def slab_green(x, y, z, xs, ys, zs, tau, D, H, gamma=0.0, tol=1e-10, scheme="aut
     ------
     ValueError
         For arguments outside the ranges above, or when ``D tau``, ``H^2`` or
-        ``u = D tau / H^2`` leave the normal double range (:func:`check_u`).
+        ``u = D tau / H^2`` leave the normal double range (``check_u``).
     """
     return _slab(x, y, z, xs, ys, zs, tau, D, H, gamma, tol, scheme, nterms)[..., 0]
 
