@@ -1,0 +1,387 @@
+r"""Many sources, many channels: :func:`observe` and the segment bounds of its kernel.
+
+:func:`observe` reads as validate (``_validate_observe``) -> prepare
+(``_prepare_state``: sort by age, per-source geometry once for every
+channel, per-channel segment bounds from :func:`image_thresholds` and
+:func:`mode_thresholds`) -> kernel (``_run_blocks``: the compiled sums of
+``crlib.green.kernel``, with the skip rule of ``crlib.green.bounds``) ->
+combine (block partial sums in block order).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import njit
+
+from .. import _validate as V
+from ..galaxy import OBSERVER
+from .bounds import skip_cuts
+from .kernel import _blocks, _combine, _prepare
+from .series import MODE_AUTO, MODE_SH, U_SWITCH, _n_images, _n_modes, _scheme_code, check_u
+
+__all__ = ["observe", "mode_thresholds", "image_thresholds", "block_size"]
+
+#: below this many (source, channel) pairs observe() runs on one thread
+_SERIAL_PAIRS = 200_000
+
+
+@njit(cache=True)
+def _exact_bounds(t, delay, tauK, ibound):
+    """Move each ``ibound[j, K-1]`` to the first source whose age *as the kernel computes it*,
+    ``t[i] - delay[j]``, is ``>= tauK[j, K-1]`` (the guess from ``t >= tauK + delay`` can be
+    off by rounding; a source with ``t == delay`` could otherwise enter the vectorised path
+    with age 0).  Both sides are monotone in ``i``, so a few steps suffice."""
+    N = t.size
+    for j in range(ibound.shape[0]):
+        dj = delay[j]
+        for k in range(ibound.shape[1]):
+            i = ibound[j, k]
+            lim = tauK[j, k]
+            while i < N and t[i] - dj < lim:
+                i += 1
+            while i > 0 and t[i - 1] - dj >= lim:
+                i -= 1
+            ibound[j, k] = i
+
+
+@njit(cache=True)
+def _exact_bounds_above(t, delay, tauI, jbound):
+    """As ``_exact_bounds``, for the first source with ``t[i] - delay[j] > tauI[j, N-1]``."""
+    N = t.size
+    for j in range(jbound.shape[0]):
+        dj = delay[j]
+        for k in range(jbound.shape[1]):
+            i = jbound[j, k]
+            lim = tauI[j, k]
+            while i < N and t[i] - dj <= lim:
+                i += 1
+            while i > 0 and t[i - 1] - dj > lim:
+                i -= 1
+            jbound[j, k] = i
+
+
+_UI_CACHE = {}
+
+
+def image_thresholds(tol):
+    """Largest ``u = D tau / H^2`` (below :data:`U_SWITCH`) at which N images meet the bound.
+
+    Returns an array ``uI`` of length NI, ``uI[N-1]`` for ``N = 1..NI``, increasing,
+    NI the number the bound asks for just below U_SWITCH.  The image bound of
+    ``crlib.green.series`` increases with ``u`` on ``u < U_SWITCH`` (its logarithmic
+    derivative is ``N^2/u^2 - (N+2)/(2 u^1.5 w) > 0`` there), so each ``uI`` is found by
+    bisection, and the lower end is kept (it provably needs at most N images).
+    """
+    tol = V.tolerance("tol", tol)
+    if tol in _UI_CACHE:
+        return _UI_CACHE[tol]
+    ni = int(_n_images(np.nextafter(U_SWITCH, 0.0), tol))
+    out = np.empty(ni)
+    out[ni - 1] = U_SWITCH
+    for N in range(1, ni):
+        lo, hi = 1e-6, U_SWITCH
+        assert _n_images(lo, tol) <= N
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            if _n_images(mid, tol) <= N:
+                lo = mid
+            else:
+                hi = mid
+        out[N - 1] = lo
+    _UI_CACHE[tol] = out
+    return out
+
+
+_UK_CACHE = {}
+
+
+def mode_thresholds(tol):
+    """Smallest ``u = D tau / H^2`` at which K eigenmodes meet the a-priori bound (:ref:`model-green`).
+
+    The many-source kernel uses these thresholds to give every (source, channel)
+    pair the number of modes its ``u`` needs: with sources sorted by age, the
+    pairs that need ``K`` modes form one contiguous run per channel.
+
+    Parameters
+    ----------
+    tol : float
+        Relative tolerance in (0, 1).
+
+    Returns
+    -------
+    array of float, length KMAX
+        ``u_K`` for ``K = 1..KMAX`` (dimensionless), decreasing; KMAX is the number
+        of modes needed at the switch :data:`U_SWITCH`, and ``u_KMAX = U_SWITCH``.
+        Found by bisection (the bound decreases with ``u``).
+    """
+    tol = V.tolerance("tol", tol)
+    if tol in _UK_CACHE:
+        return _UK_CACHE[tol]
+    kmax = int(_n_modes(U_SWITCH, tol))
+    out = np.empty(kmax)
+    out[kmax - 1] = U_SWITCH
+    for K in range(1, kmax):
+        lo, hi = U_SWITCH, 100.0
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            if _n_modes(mid, tol) <= K:
+                hi = mid
+            else:
+                lo = mid
+        out[K - 1] = hi
+    _UK_CACHE[tol] = out
+    return out
+
+
+def block_size(n_sources):
+    """Fixed source-block size: a function of the number of sources only (never of threads)."""
+    return max(256, -(-n_sources // 4096))
+
+
+class _State(NamedTuple):
+    """Everything the kernel reads: sorted sources, their geometry, the channels."""
+
+    t: np.ndarray          # ages, sorted
+    geom: tuple            # invt, rho2, dx, dy, zo, zs
+    D: np.ndarray          # per channel, flat
+    gamma: np.ndarray
+    delay: np.ndarray      # escape delay, 0 where infinite (those channels are capped at 0)
+    cap: np.ndarray        # per channel: number of sources it may receive (0 or N)
+    H: float
+    tol: float
+    mode: int
+    ibound: np.ndarray     # (n_channels, KMAX) first source needing at most K modes
+    jbound: np.ndarray     # (n_channels, NI) first source needing more than N images
+    block: int
+
+    def kernel_args(self):
+        invt, rho2, dx, dy, zo, zs = self.geom
+        return (self.block, self.t, invt, rho2, dx, dy, zo, zs,
+                self.D, self.gamma, self.delay, self.H, self.tol, self.mode, self.ibound,
+                self.jbound)
+
+
+def _channel_array(name, value, shape):
+    """A finite (or, for ``delay``, +inf-allowed) non-negative per-channel array, flat."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {value!r}") from exc
+    if name == "delay":
+        if np.any(np.isnan(arr)) or np.any(arr < 0):
+            raise ValueError("delay must be >= 0 (inf allowed: no contribution), "
+                             "got a negative or NaN value")
+    else:
+        arr = V.non_negative(name, V.as_float_array(name, arr))
+        arr = np.asarray(arr, dtype=float)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(arr, shape), dtype=float).reshape(-1)
+    except ValueError:
+        raise ValueError(f"{name} must broadcast to D's shape {shape}, got shape {arr.shape}")
+
+
+def _validate_observe(x, y, z, t, D, H, gamma, delay, observer, tol, scheme):
+    """All checks of :func:`observe`; returns the converted arguments."""
+    mode = _scheme_code(scheme)
+    if mode not in (MODE_AUTO, MODE_SH):
+        raise ValueError(f"scheme must be 'auto' or 'sh' in observe, got {scheme!r}")
+    tol = V.tolerance("tol", tol)
+    H = V.positive("H", V.as_float("H", H))
+    src = {k: V.as_float_array(k, v) for k, v in dict(x=x, y=y, z=z, t=t).items()}
+    for name, arr in src.items():
+        if arr.ndim != 1:
+            raise ValueError(f"{name} must be a 1-d array, got shape {arr.shape}")
+    V.same_length(**src)
+    V.positive("t", src["t"])
+    z = src["z"]
+    if np.any(np.abs(z) >= H):
+        bad = float(z[np.abs(z) >= H][0])
+        raise ValueError(f"z must satisfy |z| < H = {H!r} (sources inside the halo), got {bad!r}")
+    D = V.as_float_array("D", D)
+    V.positive("D", D)
+    gamma = _channel_array("gamma", gamma, D.shape)
+    delay = _channel_array("delay", delay, D.shape)
+    obs = V.as_float_array("observer", observer)
+    if obs.shape != (3,):
+        raise ValueError(f"observer must have 3 components, got shape {obs.shape}")
+    if abs(obs[2]) > H:
+        raise ValueError(f"observer must satisfy |z| <= H = {H!r}, got z = {obs[2]!r}")
+    if src["t"].size:
+        # the extreme ages bound every u the kernel meets (ages t - delay lie below t)
+        tt = np.array([src["t"].min(), src["t"].max()])
+        check_u(D.reshape(-1, 1), tt[None, :], H)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        per_channel = 0.25 / (np.pi * D * H)       # prefactor of the vectorised path
+    if not np.all(np.isfinite(per_channel) & (per_channel > 0)):
+        raise ValueError(f"D and H must give 1/(4 pi D H) within the double range, got "
+                         f"D in [{D.min()!r}, {D.max()!r}] and H = {H!r}")
+    return src["x"], src["y"], z, src["t"], D, H, gamma, delay, obs, tol, mode
+
+
+def _prepare_state(x, y, z, t, Dflat, H, gamma, delay, obs, tol, mode):
+    """Sort by age, compute the per-source geometry once, and the per-channel segments."""
+    n_src = t.size
+    if n_src > 1 and not np.all(t[1:] >= t[:-1]):
+        order = np.argsort(t, kind="stable")
+        x, y, z, t = x[order], y[order], z[order], t[order]
+    t = np.ascontiguousarray(t)
+    zs = np.ascontiguousarray(z)
+    zo = float(obs[2])
+    dx, dy, rho2, invt = _prepare(x, y, t, obs[0], obs[1])
+    finite = np.isfinite(delay)
+    cap = np.where(finite, n_src, 0).astype(np.int64)
+    delay = np.where(finite, delay, 0.0)
+    # ibound[j, K-1]: first source (sorted by age) with D (t - delay) / H^2 >= u_K(tol),
+    # the smallest u at which K eigenmodes meet the bound
+    uK = mode_thresholds(tol)
+    if mode == MODE_AUTO:
+        tauK = uK[None, :] * H * H / Dflat[:, None]
+        guess = np.searchsorted(t, (tauK + delay[:, None]).ravel(), side="left")
+        ibound = guess.astype(np.int64).reshape(tauK.shape)
+        _exact_bounds(t, delay, tauK, ibound)
+    else:
+        ibound = np.full((Dflat.size, uK.size), n_src, dtype=np.int64)
+    # jbound[j, N-1]: first source with D (t - delay) / H^2 > uI_N, the largest u (below
+    # U_SWITCH) at which N images meet the bound
+    uI = image_thresholds(tol)
+    tauI = uI[None, :] * H * H / Dflat[:, None]
+    guess = np.searchsorted(t, (tauI + delay[:, None]).ravel(), side="right")
+    jbound = guess.astype(np.int64).reshape(tauI.shape)
+    _exact_bounds_above(t, delay, tauI, jbound)
+    geom = (invt, rho2, dx, dy, zo, zs)
+    return _State(t, geom, Dflat, gamma, delay, cap, H, tol, mode, ibound, jbound,
+                  block_size(n_src))
+
+
+def _run_blocks(st, skip):
+    """All source blocks of ``st`` into partial sums ``part``; returns ``(part, cut)``.
+
+    ``cut[j]``: the number of (age-sorted) sources channel j summed.  With ``skip``,
+    the first (up to) four blocks are summed exactly, their density is the lower
+    bound ``n_low`` of the skip rule, and ``skip_cuts`` sets
+    the cut-offs for the remaining blocks.
+    """
+    n_src, nch = st.t.size, st.D.size
+    nblk = -(-n_src // st.block) if n_src else 0
+    part = np.zeros((nblk, nch, 4))
+    cut = st.cap.copy()
+    if nblk == 0:
+        return part, cut
+    args = st.kernel_args()
+    pre = min(nblk, 4) if skip else nblk
+    _blocks(0, pre, *args, cut, part)
+    if pre < nblk:
+        nlow = np.zeros((nch, 4))
+        _combine(part[:pre], nlow)
+        skip_cuts(st.t, st.D, st.gamma, st.delay, st.H, st.tol, nlow[:, 0].copy(),
+                  min(n_src, pre * st.block), cut)
+        _blocks(pre, nblk, *args, cut, part)
+    return part, cut
+
+
+def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10,
+            scheme="auto", skip=True, return_stats=False):
+    r"""Density and gradient at the observer from many bursts, for many channels.
+
+    Sums :func:`crlib.green.slab_green` and :func:`crlib.green.slab_green_gradient`
+    over the sources (BA eq. 2.4 summed over remnants), for every channel at once.
+
+    Parameters
+    ----------
+    x, y, z : 1-d arrays
+        Source positions, kpc (``|z| < H``).
+    t : 1-d array
+        Source ages, Myr (> 0).  Sorted internally (stable) by age.
+    D : array, any shape
+        Diffusion coefficient per channel (one channel = one (species, energy)
+        pair), kpc^2/Myr.
+    H : float
+        Halo half-height, kpc.
+    gamma : float or array broadcastable to D
+        Spallation rate per channel, 1/Myr.
+    delay : float or array broadcastable to D
+        Escape delay per channel (BA continuous escape, :func:`crlib.diffusion.escape_time`),
+        Myr; a source contributes at age ``t - delay`` when positive (a source
+        whose age equals the delay has just been released and adds nothing);
+        ``inf`` means no contribution.
+    observer : (3,) sequence
+        Observer position, kpc (default the Sun, ``crlib.galaxy.OBSERVER``).
+    tol : float
+        Tolerance of the series truncation and of the skip rule.
+    scheme : {"auto", "sh"}
+        Series scheme, as in :func:`crlib.green.slab_green`.
+    skip : bool
+        Apply the skip rule below.
+    return_stats : bool
+        Also return a dict with the per-channel cut-offs ``cut`` and the block size.
+
+    Returns
+    -------
+    n : array with D's shape
+        Density per injected particle per source (kpc^-3).
+    grad : array with D's shape + (3,)
+        Its gradient with respect to the observer position (kpc^-4).
+
+    Notes
+    -----
+    Skip rule (derivation).  Every term is non-negative inside the slab, so the
+    density from any subset of sources is a lower bound of the total.  The
+    kernel first sums the youngest ``4 x block`` sources exactly, which gives a
+    lower bound ``n_low`` per channel.  For a source of age ``tau`` with
+    ``u = D tau / H^2 >= 0.2`` (U_SWITCH), ``|sin| <= 1`` and
+    ``q^(k^2) <= q (q^3)^(k-1)`` give::
+
+        G <= B_n = exp(-gamma tau) q / (4 pi D tau H (1 - q^3)),  q = exp(-pi^2 D tau / 4H^2)
+        |dG/dz| <= (pi / 2H) exp(-gamma tau) q / (4 pi D tau H (1 - 2 q^3))
+        |grad_h G| <= B_n / sqrt(2 e D tau)    (max of rho/(2 D tau) exp(-rho^2/4 D tau))
+
+    All three decrease with ``tau``.  With the sources sorted by age, the
+    sources from index ``i`` on (``N - i`` of them, all at least as old as
+    source ``i``) are skipped for channel ``j`` when::
+
+        (N - i) max(B_n, (2H/pi) B_grad)(tau_i) <= tol * n_low_j.
+
+    Hence the skipped sources change ``n`` by at most ``tol * n`` (relative,
+    rigorous) and each gradient component by at most ``tol * n * pi / (2H)``,
+    i.e. ``tol`` relative to the gradient scale ``n / H`` of a slab halo (the
+    anisotropy then changes by at most about ``tol`` times its natural size
+    ``lambda / H``).  The cut-off index is found by bisection (the predicate is
+    monotone in ``i``).  Total error: series truncation plus skip, each at most
+    ``tol`` in the senses above.  In short, the tolerance is *per source* for
+    the truncation of the series (each source's term is exact to ``tol`` times
+    its own natural size, which for a source and an observer near the
+    mid-plane is its own contribution, so the summed error is about ``tol``
+    relative to the total) and *relative to the total density* for the skip
+    rule.
+
+    Determinism: sources are processed in fixed-size blocks (size depends only
+    on the number of sources), each block's partial sums are stored and
+    combined in block order, so results are bitwise identical for any number
+    of numba threads.
+    """
+    x, y, z, t, D, H, gamma, delay, obs, tol, mode = _validate_observe(
+        x, y, z, t, D, H, gamma, delay, observer, tol, scheme)
+    shape = D.shape
+    st = _prepare_state(x, y, z, t, np.ascontiguousarray(D.reshape(-1)), H, gamma, delay, obs,
+                        tol, mode)
+    # Small jobs run on the calling thread only: waking the thread pool costs more than the
+    # work, and on a busy machine a descheduled worker can stall a launch for milliseconds.
+    # The partial sums do not depend on the number of threads, so neither does the result.
+    nthreads = numba.get_num_threads()
+    if t.size * st.D.size < _SERIAL_PAIRS:
+        numba.set_num_threads(1)
+    try:
+        part, cut = _run_blocks(st, skip)
+    finally:
+        numba.set_num_threads(nthreads)
+    res = np.zeros((st.D.size, 4))
+    if part.shape[0] > 0:
+        _combine(part, res)
+    n = res[:, 0].reshape(shape)
+    grad = res[:, 1:].reshape(shape + (3,))
+    if return_stats:
+        return n, grad, {"cut": cut.reshape(shape), "block": st.block}
+    return n, grad
