@@ -204,3 +204,18 @@ def test_cuts_enter_the_cache_key(sc):
     keys = {ens.Scenario(**{**sc.__dict__, **kw}).key(10, 0)
             for kw in (dict(), dict(min_age=0.1), dict(causal=True))}
     assert len(keys) == 3
+
+
+def test_bootstrap_ensembles_standard_error_of_a_mean_and_a_difference():
+    rng = np.random.default_rng(21)
+    a = rng.normal(0.0, 2.0, (400, 3))
+    b = rng.normal(1.0, 1.0, 900)
+    e = ens.bootstrap_ensembles(lambda x: x.mean(), a, n_boot=800, seed=1)
+    assert e.error == pytest.approx(2.0 / np.sqrt(1200), rel=0.3)    # rows resampled whole
+    d = ens.bootstrap_ensembles(lambda x, y: y.mean() - x[:, 0].mean(), a, b, n_boot=800, seed=2)
+    assert d.error == pytest.approx(np.hypot(2.0 / 20.0, 1.0 / 30.0), rel=0.15)
+    # paired: the difference of a sample with itself has no scatter
+    p = ens.bootstrap_ensembles(lambda x, y: x.mean() - y.mean(), a, a.copy(), n_boot=50, paired=True)
+    assert p.error == 0.0
+    with pytest.raises(ValueError):
+        ens.bootstrap_ensembles(lambda x, y: 0.0, a, b, paired=True)
