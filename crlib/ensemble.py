@@ -760,12 +760,14 @@ def bootstrap_ensembles(statistic, *samples, n_boot=1000, confidence=0.683, seed
     n_boot, confidence, rng = _boot_args(n_boot, confidence, seed)
     value = np.asarray(statistic(*arrs), float)
     reps = np.empty((n_boot,) + value.shape)
-    for b in range(n_boot):
-        if paired:
-            idx = rng.integers(0, arrs[0].shape[0], arrs[0].shape[0])
-            reps[b] = statistic(*[a[idx] for a in arrs])
-        else:
-            reps[b] = statistic(*[a[rng.integers(0, a.shape[0], a.shape[0])] for a in arrs])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for b in range(n_boot):
+            if paired:
+                idx = rng.integers(0, arrs[0].shape[0], arrs[0].shape[0])
+                reps[b] = statistic(*[a[idx] for a in arrs])
+            else:
+                reps[b] = statistic(*[a[rng.integers(0, a.shape[0], a.shape[0])] for a in arrs])
+    reps[~np.isfinite(reps)] = np.nan          # e.g. a ratio whose resampled denominator is 0
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.nanquantile(reps, [alpha, 1.0 - alpha], axis=0)
     out = lambda v: float(v) if np.ndim(v) == 0 else v       # noqa: E731
