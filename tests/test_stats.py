@@ -219,3 +219,26 @@ def test_bootstrap_ensembles_standard_error_of_a_mean_and_a_difference():
     assert p.error == 0.0
     with pytest.raises(ValueError):
         ens.bootstrap_ensembles(lambda x, y: 0.0, a, b, paired=True)
+
+
+def test_plot_bands_draws_the_quantiles_of_bands():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from crlib.plotting import plot_bands
+
+    rng = np.random.default_rng(0)
+    A = 10.0 ** rng.standard_normal((300, 4))
+    E = np.logspace(3, 6, 4)
+    fig, ax = plt.subplots()
+    edges = plot_bands(ax, E, A)
+    ref = ens.bands(A)
+    for p in (0.683, 0.95):
+        np.testing.assert_allclose(edges[p][0], ref[p][0])
+        np.testing.assert_allclose(edges[p][1], ref[p][1])
+    one = plot_bands(ax, E, A, levels=(0.683,), one_sided=True)
+    assert np.all(one[0.683][0] == 0) and np.allclose(one[0.683][1], np.quantile(A, 0.683, axis=0))
+    assert len(ax.collections) == 3
+    with pytest.raises(ValueError):
+        plot_bands(ax, E, A[:, :3])
+    plt.close(fig)
