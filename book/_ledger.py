@@ -92,7 +92,8 @@ def fmt(e, digits=2, unit="", pct=False):
     """'value ± error' of an Estimate (scalars)."""
     v, s = float(np.squeeze(e.value)), float(np.squeeze(e.error))
     if pct:
-        return f"{100 * v:.0f} ± {100 * s:.0f} %"
+        d = 1 if 0 < v < 0.1 else 0
+        return f"{100 * v:.{d}f} ± {100 * s:.{d}f} %"
     if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e4):
         return f"({v:.{digits}e} ± {s:.1e}){unit}"
     return f"{v:.{digits}f} ± {s:.{digits}f}{unit}"
@@ -312,8 +313,9 @@ def ba_ledger():
     rows.append(row("spread 'not affected in a significant way by the SN rate'", "§4.1, Fig. 2",
                     f"IQR of log10 A, median over E, R = 1/100 over 1/30 yr; {g}", fmt(r2),
                     "≈ 1", v_same(r2),
-                    f"the fluctuation part median |δ−⟨δ⟩| has the ratio {fmt(fr)}: it does not "
-                    "depend on R; the 1/100 yr ensemble has a heavier tail of young nearby remnants"))
+                    f"fluctuation part median |δ−⟨δ⟩|, same ratio: {fmt(fr)} (the scaling argument "
+                    "under BA-2 predicts 1); whether one of ten curves holds a young close remnant "
+                    "is luck"))
     Ed, Ad = _data_points(1e5, 1e6)
     j = int(np.argmin(Ad))
     low = np.concatenate([[np.interp(np.log(Ed[j]), np.log(E), np.log(a)) <= np.log(Ad[j])
