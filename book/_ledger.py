@@ -407,9 +407,9 @@ def ba_ledger():
                     v_smaller(p9),
                     f"even at R = 1/30 yr, H = 4 kpc the rms is {fmt(ph30, 0, '°')} "
                     "(uniform directions: 52°): not gradient-dominated"))
-    med, _ = uniform_disk_median()
+    med, amp = uniform_disk_median()
     rows.append(row("closed form δA2 = 3D/(2^{3/2}π^{1/2}Hc) with T_min", "§3, eqs. 3.12–3.13",
-                    "uniform disk, all ages: median |δ| over 300 realizations / eq. 3.13",
+                    f"uniform disk, all ages: median |δ| over {amp.size} realizations / eq. 3.13",
                     fmt(med), "(estimate of the fluctuation)", "partly",
                     "eq. 3.9 is the mean square without the sources younger than T_min (checked in "
                     "the fluctuations chapter); the typical amplitude with all sources is larger"))
