@@ -20,7 +20,7 @@ from crlib.anisotropy import amplitude, phase_ba
 from crlib.data import load_amplitudes, select
 from crlib.diffusion import BADiffusion
 from crlib.ensemble import (Estimate, Scenario, angles_to_mean, band_quantiles, binomial_fraction,
-                            bootstrap_ensembles, log_spread, prob_outside_err, run_ensemble)
+                            bootstrap_ensembles, prob_outside_err, run_ensemble)
 from crlib.green import observe
 from crlib.presets import BA_FIGURES, ba_scenario, sh_scenario
 from crlib.sources import Cylindrical, ExponentialDisk, local_rate
