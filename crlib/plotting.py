@@ -19,7 +19,11 @@ from matplotlib.lines import Line2D
 from . import data as _data
 from ._validate import as_float, in_closed_interval, positive
 
-__all__ = ["DETECTOR_STYLE", "detector_handles", "plot_measured_amplitudes", "plot_measured_phases"]
+__all__ = ["DETECTOR_STYLE", "BAND_STYLE", "detector_handles", "plot_bands", "plot_measured_amplitudes",
+           "plot_measured_phases"]
+
+#: Fill colour of the central bands of an ensemble (the wider band drawn lighter).
+BAND_STYLE = {0.683: "0.65", 0.95: "0.85"}
 
 #: Colour, marker and legend label of each detector type (colour-blind-safe Dark2 colours).
 DETECTOR_STYLE = {
@@ -209,3 +213,54 @@ def plot_measured_phases(ax, emin=None, emax=None, detector_types=None, alpha=0.
     if legend and handles:
         ax.legend(handles=handles, loc="lower left", fontsize="small", frameon=False)
     return handles
+
+
+def plot_bands(ax, E, values, levels=(0.95, 0.683), one_sided=False, colors=None, labels=None,
+               label_suffix="", **fill_kw):
+    """Fill the central bands of an ensemble per energy, the widest first.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    E : array (n_E,)
+        Energies, in the caller's unit.
+    values : array (N, n_E) or dict level -> (lo, hi)
+        Realizations (the bands are computed with :func:`crlib.ensemble.bands`, or the
+        upper quantile only if ``one_sided``), or bands already computed.
+    levels : sequence of float in (0, 1)
+        Which bands to draw, widest first.
+    one_sided : bool
+        Bands [0, q_p] for a quantity bounded below by zero (e.g. an angle).
+    colors : dict level -> colour, optional
+        Default :data:`BAND_STYLE` (grey shades).
+    labels : dict level -> str, optional
+        Default "68.3 %" and "95 %" plus ``label_suffix``.
+    **fill_kw
+        Passed on to ``ax.fill_between`` (e.g. ``alpha``, ``zorder``).
+
+    Returns
+    -------
+    dict level -> (lo, hi)
+        The band edges drawn.
+    """
+    E = np.asarray(E, dtype=float)
+    if isinstance(values, dict):
+        edges = {p: (np.asarray(values[p][0], float), np.asarray(values[p][1], float)) for p in levels}
+    else:
+        a = np.asarray(values, dtype=float)
+        if a.ndim != 2 or a.shape[1] != E.size:
+            raise ValueError(f"values must have shape (N, {E.size}), got {a.shape}")
+        edges = {}
+        for p in levels:
+            p = in_closed_interval("levels", as_float("levels", p), 0.0, 1.0)
+            if one_sided:
+                edges[p] = (np.zeros(E.size), np.quantile(a, p, axis=0))
+            else:
+                edges[p] = tuple(np.quantile(a, [(1 - p) / 2, (1 + p) / 2], axis=0))
+    colors = {**BAND_STYLE, **(colors or {})}
+    fill_kw.setdefault("lw", 0)
+    for p in sorted(edges, reverse=True):
+        lo, hi = edges[p]
+        lab = (labels or {}).get(p, f"{100 * p:.3g} %{label_suffix}")
+        ax.fill_between(E, lo, hi, color=colors.get(p, "0.75"), label=lab, **fill_kw)
+    return edges
