@@ -48,7 +48,8 @@ from .observable import distance_to_data, first_harmonic_band
 from .units import PeV, TeV, kpc
 
 __all__ = ["Statistic", "ScanResult", "scan", "point_seeds", "ba_grammage_scenario",
-           "ba_grammage_D28", "acceptance", "phase_distance", "flat_benchmark",
+           "ba_grammage_D28", "acceptance", "phase_distance", "flat_benchmark", "constant_phase_dipoles",
+           "circular_mean_phase", "local_cluster",
            "SH_FULL_GRID", "BA_FULL_GRID", "main"]
 
 #: Declination band (degrees) of a northern array at 30 deg N (Tibet, ARGO-YBJ, LHAASO), as in
@@ -158,15 +159,55 @@ class Statistic:
         return np.atleast_1d(d2)
 
 
-def flat_benchmark(energies, level=7e-4, statistic=Statistic()):
-    """d² of a structureless model, r1 = ``level`` at every energy (the data chapter's benchmark).
+def flat_benchmark(energies, level=7e-4, phase_deg=None, statistic=Statistic()):
+    """d² of a structureless model: r1 = ``level`` at every energy (the data chapter's benchmark).
 
-    Only the amplitude part of ``statistic`` is used (a flat line has no phase).
+    With ``statistic.phases`` the benchmark also has one RA phase, ``phase_deg``, at every
+    energy, and its phase term is added.
+
+    Parameters
+    ----------
+    energies : array_like
+        Model energies, GeV (strictly increasing).
+    level : float
+        The flat amplitude, > 0.
+    phase_deg : float, optional
+        The constant phase, degrees; required when ``statistic.phases`` is true.
+    statistic : Statistic
     """
     E = np.asarray(energies, float)
     if not (np.isfinite(level) and level > 0):
         raise ValueError(f"level must be a finite amplitude > 0, got {level!r}")
-    return float(distance_to_data(E, np.full(E.size, float(level)), E_range=statistic.E_range))
+    d2 = float(distance_to_data(E, np.full(E.size, float(level)), E_range=statistic.E_range))
+    if statistic.phases:
+        if phase_deg is None or not np.isfinite(phase_deg):
+            raise ValueError(f"phase_deg must be a finite angle in degrees, got {phase_deg!r}")
+        d2 += float(phase_distance(E, constant_phase_dipoles(E.size, phase_deg)[None],
+                                   statistic.dec_band, statistic.E_range,
+                                   statistic.phase_floor_deg)[0])
+    return d2
+
+
+def constant_phase_dipoles(n_E, phase_deg, amplitude=1.0):
+    """Dipole vectors (n_E, 3), Galactocentric axes, in the celestial equator at RA ``phase_deg``."""
+    from .observable import galactocentric_to_equatorial
+
+    m = galactocentric_to_equatorial(np.eye(3))     # row i: image of axis i (orthogonal)
+    phi = np.radians(float(phase_deg))
+    eq = amplitude * np.array([np.cos(phi), np.sin(phi), 0.0])
+    return np.broadcast_to(eq @ m.T, (int(n_E), 3)).copy()
+
+
+def circular_mean_phase(E_range=FIT_RANGE, table=None):
+    """Circular mean (degrees, [0, 360)) of the measured RA phases in ``E_range`` (no duplicates)."""
+    from .data import load_phases
+
+    t = load_phases() if table is None else table
+    keep = (t["E_GeV"] >= E_range[0]) & (t["E_GeV"] <= E_range[1])
+    if "duplicate" in t.dtype.names:
+        keep &= ~t["duplicate"]
+    a = np.radians(t["phase_deg"][keep])
+    return float(np.degrees(np.arctan2(np.sin(a).mean(), np.cos(a).mean())) % 360.0)
 
 
 def acceptance(distances, threshold, level=0.683):

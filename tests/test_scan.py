@@ -211,3 +211,21 @@ def test_scenario_base_grid_matches_direct_ensemble():
         e = crlib.ensemble.run_ensemble(dataclasses.replace(base, rate=rate), 2,
                                         seed=int(res.seeds[k]), progress=False)
         assert np.array_equal(res.d2[k], S.Statistic()(e.energies, e.delta))
+
+
+def test_constant_phase_benchmark():
+    E = np.geomspace(1 * TeV, 1e3 * TeV, 5)
+    v = S.constant_phase_dipoles(E.size, 40.0, amplitude=2e-3)
+    amp, ph = crlib.observable.first_harmonic(v)
+    assert np.allclose(amp, 2e-3) and np.allclose(ph, 40.0)
+    st = S.Statistic(phases=True)
+    phi = S.circular_mean_phase()
+    base = S.flat_benchmark(E)
+    both = S.flat_benchmark(E, phase_deg=phi, statistic=st)
+    assert both - base == pytest.approx(S.phase_distance(E, v[None] * 0 + S.constant_phase_dipoles(
+        E.size, phi)[None])[0], rel=1e-12)
+    # the circular mean minimises the phase term among nearby constant phases only roughly;
+    # it must at least beat the opposite phase
+    assert both < S.flat_benchmark(E, phase_deg=phi + 180.0, statistic=st)
+    with pytest.raises(ValueError, match="phase_deg"):
+        S.flat_benchmark(E, statistic=st)
