@@ -550,14 +550,14 @@ def scan(build, grid, n_realizations, seed=0, fixed=None, statistic=None, backen
 # ----------------------------------------------------------------------------- full grids
 #: Full (h, D0) grid of SH's model for a cluster run: h in kpc, D0 in cm²/s (multiply by
 #: ``crlib.units.cm2_per_s`` for crlib's kpc²/Myr).
-SH_FULL_GRID = {"h": tuple(float(x) for x in np.round(np.geomspace(0.1, 0.8, 10), 4)),
+SH_FULL_GRID = {"h": tuple(float(x) for x in np.round(np.geomspace(0.16, 0.8, 10), 4)),
                 "D0": tuple(float(x) for x in np.geomspace(1.5e26, 6e27, 9))}
 #: Full (H, δ) grid of BA's model (D/H fixed by B/C): H in kpc.
 BA_FULL_GRID = {"H": (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0), "delta": (0.25, 1 / 3, 0.4, 0.5, 0.6, 0.7)}
 
 
 def main(argv=None):
-    """``python -m crlib.scan {sh,ba} [--scheduler ADDR | --workers K] --n N --cache DIR --out FILE``."""
+    """``python -m crlib.scan {sh,ba} [--scheduler ADDR | --workers K | --serial] --n N --cache DIR --out FILE``."""
     from .presets import sh_scenario
     from .units import cm2_per_s
 
@@ -565,20 +565,23 @@ def main(argv=None):
     ap.add_argument("model", choices=("sh", "ba"))
     ap.add_argument("--scheduler", default=None, help="dask scheduler address (default: LocalCluster)")
     ap.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
+    ap.add_argument("--serial", action="store_true", help="run in this process, without dask")
     ap.add_argument("--n", type=int, default=1000, help="realizations per grid point")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--cache", default="scan-cache")
     ap.add_argument("--out", default=None, help="write d2, r1 and the grid to this .npz")
     ap.add_argument("--energies", type=int, default=16)
+    ap.add_argument("--no-progress", dest="progress", action="store_false")
     a = ap.parse_args(argv)
     if a.model == "sh":
         grid = {"h": SH_FULL_GRID["h"], "D0": tuple(np.asarray(SH_FULL_GRID["D0"]) * cm2_per_s)}
-        build, fixed = sh_scenario, {"E_range": FIT_RANGE, "n_energies": a.energies}
+        build, fixed = sh_scenario, {"E_range": FIT_RANGE, "n_energies": a.energies, "tol": 1e-3}
     else:
         grid = BA_FULL_GRID
         build, fixed = ba_grammage_scenario, {"E_range": FIT_RANGE, "n_energies": a.energies}
     res = scan(build, grid, a.n, seed=a.seed, fixed=fixed, client=a.scheduler,
-               n_workers=a.workers, cache_dir=a.cache)
+               n_workers=a.workers, cache_dir=a.cache,
+               backend="serial" if a.serial else "dask", progress=a.progress)
     thr = flat_benchmark(res.energies)
     acc = res.acceptance(thr)
     print(f"{a.model}: grid {dict(zip(res.names, res.shape))}, N = {res.n_realizations}, "

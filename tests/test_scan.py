@@ -229,3 +229,15 @@ def test_constant_phase_benchmark():
     assert both < S.flat_benchmark(E, phase_deg=phi + 180.0, statistic=st)
     with pytest.raises(ValueError, match="phase_deg"):
         S.flat_benchmark(E, statistic=st)
+
+
+def test_command_line_on_a_small_grid(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(S, "SH_FULL_GRID", {"h": (0.16,), "D0": (6e26, 1.2e27)})
+    out = tmp_path / "sh.npz"
+    res = S.main(["sh", "--serial", "--n", "2", "--energies", "4", "--cache", str(tmp_path / "c"),
+                  "--out", str(out), "--no-progress"])
+    text = capsys.readouterr().out
+    assert "acceptance" in text and res.shape == (1, 2) and res.computed == 2
+    with np.load(out) as f:
+        assert np.array_equal(f["d2"], res.d2)
+        assert np.allclose(f["axis_D0"], np.array([6e26, 1.2e27]) * cm2_per_s)
