@@ -38,7 +38,6 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -50,7 +49,7 @@ from .units import PeV, TeV, kpc
 __all__ = ["Statistic", "ScanResult", "scan", "point_seeds", "ba_grammage_scenario",
            "ba_grammage_D28", "acceptance", "phase_distance", "flat_benchmark", "constant_phase_dipoles",
            "circular_mean_phase", "local_cluster",
-           "SH_FULL_GRID", "BA_FULL_GRID", "main"]
+           "SH_FULL_GRID", "BA_FULL_GRID", "NORTH_BAND", "FIT_RANGE", "PIVOT_RATIO", "main"]
 
 #: Declination band (degrees) of a northern array at 30 deg N (Tibet, ARGO-YBJ, LHAASO), as in
 #: the data chapter.
@@ -435,14 +434,17 @@ def local_cluster(n_workers=2):
     """A ``dask.distributed.Client`` on a ``LocalCluster`` of ``n_workers`` processes.
 
     One thread per worker and ``NUMBA_NUM_THREADS=1`` in the workers' environment,
-    so that the numba kernels do not oversubscribe the cores.
+    so that the numba kernels do not oversubscribe the cores; the dashboard listens on a
+    free port (``client.dashboard_link``).
     """
     from dask.distributed import Client, LocalCluster
 
     if isinstance(n_workers, bool) or not isinstance(n_workers, (int, np.integer)) or n_workers < 1:
         raise ValueError(f"n_workers must be an integer >= 1, got {n_workers!r}")
+    # dashboard on a free port: the scheduler's HTTP server runs even without a dashboard and
+    # would otherwise warn when the default port 8787 is taken (another cluster on the machine)
     cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
-                           dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"})
+                           dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
     client = Client(cluster)
     client.run(_limit_numba_threads)
     return client
