@@ -45,7 +45,7 @@ from .sampling import as_rng, sample, sample_chunks
 FK06_ARMS = _arms.FK06_ARMS
 #: Names of the four FK06 arms, indexed by a catalogue's ``arm``.
 ARM_NAMES = _arms.ARM_NAMES
-#: Rotation in rad added to the FK06 azimuths: "fk06" puts FK06's Sun at (R_SUN, 0), "ba_literal" none.
+#: Rotation in rad added to the FK06 azimuths ("fk06" puts FK06's Sun at (R_SUN, 0), "ba_literal" none).
 PLACEMENTS = _arms.PLACEMENTS
 #: Reach of the near-Sun region in units of sigma_arm (arm sources farther out never land near the Sun).
 ARM_REACH = _near.ARM_REACH
