@@ -65,6 +65,30 @@ def is_live():
     return bool(getattr(kernel, "_allow_stdin", False))
 
 
+def _send_no_widget_models():
+    """Keep ipywidgets from sending models to a front end that will never exist.
+
+    At the book build every control is read in Python only (its value and its
+    frames); if its model were sent, nbclient would store it in the notebook's
+    widget state and myst-nb would load require.js and the widget manager from a
+    CDN on every page, to draw no view at all. The controls are given comms
+    that publish nothing instead (the ``comm`` package's ``DummyComm``).
+    """
+    try:
+        import comm
+        import ipywidgets.comm as ipw_comm
+    except ImportError:  # pragma: no cover - very old ipywidgets
+        return
+    if getattr(ipw_comm.create_comm, "_crlib_quiet", False):
+        return
+
+    def create_comm(*args, **kwargs):
+        return comm.DummyComm(*args, **kwargs)
+
+    create_comm._crlib_quiet = True
+    ipw_comm.create_comm = create_comm
+
+
 def _control_label(name, w):
     desc = getattr(w, "description", "") or name
     return desc
@@ -255,6 +279,8 @@ def live_figure(draw, controls, figsize=(7.0, 4.2), *, scrub=None, frames=None, 
     if dpi <= 0:
         raise ValueError(f"dpi must be positive, got {dpi}")
     live = is_live() if live is None else bool(live)
+    if not live:
+        _send_no_widget_models()
 
     fig = plt.figure(figsize=figsize, **subplot_kw)
     if live:
@@ -309,6 +335,11 @@ def live_figure(draw, controls, figsize=(7.0, 4.2), *, scrub=None, frames=None, 
              "text/plain": f"<figure: {len(pngs)} frames of {_control_label(scrub, w)}>"},
             raw=True)
     return fig, None
+
+
+# The chapters import this module before they make their controls.
+if not is_live():
+    _send_no_widget_models()
 
 
 def _same(a, b):
