@@ -6,7 +6,8 @@ ipywidgets controls. What it shows depends on who runs the cell:
 * **A live kernel** (JupyterLab, Binder, VS Code): the controls appear above
   the figure and every change redraws the same figure in place, through an
   IPython display handle, which is much lighter than an ``interact`` output
-  area. A small label under the controls gives the time of the last redraw.
+  area. Sliders redraw when released (``continuous_update`` is switched off).
+  A small label under the controls gives the time of the last redraw.
 * **The book build** (myst-nb executing the chapter with no one watching): no
   kernel will be there when the page is read, so live controls would be dead.
   Instead the figure is drawn for a few values of one control (``scrub``) and
@@ -297,6 +298,11 @@ def live_figure(draw, controls, figsize=(7.0, 4.2), *, scrub=None, frames=None, 
             LAST["seconds"] = dt
             status.value = f"<small>redrawn in {dt:.2f} s</small>"
 
+        # Redraw once when a slider is released, not for every value it passes
+        # through while dragged: some chapters' figures take seconds to compute.
+        for w in controls.values():
+            if hasattr(w, "continuous_update"):
+                w.continuous_update = False
         fig.clear()
         draw(fig, **_values(controls))
         box = widgets.VBox(list(controls.values()) + [status])
