@@ -289,11 +289,19 @@ def live_figure(draw, controls, figsize=(7.0, 4.2), *, scrub=None, frames=None, 
 
         status = widgets.HTML()
 
+        def bundle():
+            # one rendering pass at the figure's own size (the inline backend's
+            # bbox_inches="tight" would draw the figure twice)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            return {"image/png": base64.b64encode(buf.getvalue()).decode(),
+                    "text/plain": repr(fig)}
+
         def redraw(*_):
             t0 = time.perf_counter()
             fig.clear()
             draw(fig, **_values(controls))
-            handle.update(fig)
+            handle.update(bundle(), raw=True)
             dt = time.perf_counter() - t0
             LAST["seconds"] = dt
             status.value = f"<small>redrawn in {dt:.2f} s</small>"
@@ -307,7 +315,7 @@ def live_figure(draw, controls, figsize=(7.0, 4.2), *, scrub=None, frames=None, 
         draw(fig, **_values(controls))
         box = widgets.VBox(list(controls.values()) + [status])
         display(box)
-        handle = display(fig, display_id=True)
+        handle = display(bundle(), raw=True, display_id=True)
         plt.close(fig)
         for w in controls.values():
             w.observe(redraw, names="value")

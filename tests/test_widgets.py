@@ -34,8 +34,8 @@ class _Capture:
         self.calls.append((objs, kw))
 
         class H:
-            def update(_, obj):
-                self.calls.append((("update", obj), {}))
+            def update(_, obj, **kw):
+                self.calls.append((("update", obj), kw))
         return H()
 
 
@@ -109,7 +109,10 @@ def test_live_redraws_on_change(monkeypatch):
     c["a"].value = 2.0
     c["b"].value = 1
     assert seen == [(1.0, 0), (2.0, 0), (2.0, 1)]
-    assert sum(1 for objs, _ in cap.calls if objs and objs[0] == "update") == 2
+    updates = [objs[1] for objs, _ in cap.calls if objs and objs[0] == "update"]
+    assert len(updates) == 2
+    pngs = [base64.b64decode(u["image/png"]) for u in updates]
+    assert pngs[0] != pngs[1] and all(Image.open(io.BytesIO(p)).size == (700, 420) for p in pngs)
     assert cw.LAST["seconds"] >= 0 and "redrawn" in box.children[-1].value
 
 
