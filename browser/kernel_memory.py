@@ -33,7 +33,8 @@ elif hasattr(_w, "base"):
 else:
     _w.value = type(_w.value)(_w.min + 0.75 * (_w.max - _w.min))
 _hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print("PROBE", _json.dumps({"peak_MB": int(_hwm) / 1024, "redraw_s": _cw.LAST["seconds"]}))
+print("PROBE", _json.dumps({"peak_MB": int(_hwm) / 1024, "redraw_s": _cw.LAST["seconds"],
+                          "redraw_cpu_s": _cw.LAST["cpu_seconds"]}))
 '''
 
 
@@ -56,7 +57,8 @@ def main(paths):
         paths = [str(p) for p in sorted((ROOT / "book").glob("*.md")) if "live_figure(" in p.read_text()]
     for p in paths:
         r = measure(str(pathlib.Path(p).resolve()))
-        print(f"{r['chapter']:28s} peak {r['peak_MB']:7.0f} MB   redraw {r['redraw_s']:.2f} s   "
+        print(f"{r['chapter']:28s} peak {r['peak_MB']:7.0f} MB   redraw {r['redraw_s']:.2f} s wall, "
+              f"{r['redraw_cpu_s']:.2f} s CPU   load/core {os.getloadavg()[0] / os.cpu_count():.1f}   "
               f"chapter ran in {r['run_s']:.0f} s", flush=True)
 
 
