@@ -36,7 +36,8 @@ import matplotlib.pyplot as plt
 
 __all__ = ["live_figure", "is_live", "scrub_frames", "scrubber_html"]
 
-#: The last live figure made, for scripts that measure a redraw (see ``binder/``).
+#: The last live figure made (its controls, redraw and timings), for scripts that
+#: measure a redraw, such as ``browser/kernel_memory.py``.
 LAST = {}
 
 
