@@ -25,9 +25,12 @@ def open_page(browser, offline, url):
     page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}")
             if m.type == "error" and not m.text.startswith(HARMLESS) else None)
     page.goto(url, wait_until="load")
+    if page.locator("meta[http-equiv='Refresh' i]").count():   # index.html forwards to the first chapter
+        page.wait_for_url(lambda u: u != url, timeout=10_000)
+        page.wait_for_load_state("load")
     # MathJax 3 typesets the page once at start-up; wait for that to finish.
     page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=30_000)
-    page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
+    page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise.then(() => true) : true")
     return ctx, page, errors
 
 
