@@ -31,7 +31,7 @@ CACHE_DIR = str(Path(__file__).resolve().parent.parent / "_build" / "ensembles")
 
 # ----------------------------------------------------------------------------- counts and grids
 #: realizations behind every BA band and BA ledger number (the paper's ten curves are separate)
-BA_N_BAND = 16
+BA_N_BAND = 64
 #: energies of the BA bands and of the BA ledger (GeV); the ten curves keep BA's 40
 BA_E_BAND = np.logspace(3, 8, 11)
 #: seed of a panel's band ensemble = 10000 + the seed of its ten curves
