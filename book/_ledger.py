@@ -18,7 +18,7 @@ from crlib import analytic as an
 from crlib import largescale as ls
 from crlib.anisotropy import amplitude, phase_ba
 from crlib.data import load_amplitudes, select
-from crlib.diffusion import BADiffusion
+from crlib.diffusion import BADiffusion, KneeBreak, SHDiffusion
 from crlib.ensemble import (Estimate, Scenario, angles_to_mean, band_quantiles, binomial_fraction,
                             bootstrap_ensembles, prob_outside_err, run_ensemble)
 from crlib.green import observe
@@ -516,8 +516,9 @@ def sh_ledger():
                     "the data are projections of δ, which makes the dip look rarer than it is"))
     Ek = 10 * PeV
     D0, P = 6e26 * cm2_per_s, 1 / 3
-    aH = an.anisotropy_gradient(an.broken_D(Ek, 1, D0, P, 1 * muG), 250 * pc)
-    aFe = an.anisotropy_gradient(an.broken_D(Ek, 26, D0, P, 1 * muG), 250 * pc)
+    knee = KneeBreak(SHDiffusion(D0, P), 1 * muG)
+    aH = an.anisotropy_gradient(knee.D(Ek, 1), 250 * pc)
+    aFe = an.anisotropy_gradient(knee.D(Ek, 26), 250 * pc)
     rows.append(row("lighter elements more anisotropic above the knee", "§5",
                     "3D/(ch) of protons over iron at 10 PeV with the knee break (analytic, knee chapter)",
                     f"{aH / aFe:.0f} (exact)", "> 1", "reproduced" if aH > aFe else "not reproduced",

@@ -120,7 +120,8 @@ def sh_span(tol, D_min, H):
 
 def sh_scenario(h=250.0 * pc, D0=6e26 * cm2_per_s, p=1.0 / 3.0, rate=1.0 / (30.0 * yr),
                 f_arm=0.8, sigma_arm=0.3, omega=None, scheme="auto", n_energies=40,
-                E_range=(1e2, 1e7), tol=1e-4, T=None, near_radius=None):
+                E_range=(1e2, 1e7), tol=1e-4, T=None, near_radius=None, min_age=0.0,
+                causal=False):
     """SH's nominal small-halo scenario (SH §4), or a variation of it.
 
     Protons only, no spallation (SH propagate one species), injection E^-(2.67 - p),
@@ -150,6 +151,8 @@ def sh_scenario(h=250.0 * pc, D0=6e26 * cm2_per_s, p=1.0 / 3.0, rate=1.0 / (30.0
         tol = 1e-4 (full sampling when that comes close to R_SUN - 8 sigma_arm).
         Only speed depends on it: the far-source bound keeps every realization
         within ``tol`` (see :class:`crlib.ensemble.Scenario`).
+    min_age, causal :
+        The youngest-remnant cuts of :class:`crlib.ensemble.Scenario` (default: none).
     """
     h = _v.positive("h", _v.as_float("h", h))
     p = _v.as_float("p", p)
@@ -170,4 +173,5 @@ def sh_scenario(h=250.0 * pc, D0=6e26 * cm2_per_s, p=1.0 / 3.0, rate=1.0 / (30.0
             near_radius = None          # halo too thick for near-Sun sampling to pay off
     return Scenario(sources=sources, rate=rate, T=T, H=h, diffusion=diffusion, energies=energies,
                     injection_index=GAMMA_PLUS_DELTA - p, species=PROTONS, spallation=False,
-                    tol=tol, scheme=scheme, near_radius=near_radius)
+                    tol=tol, scheme=scheme, near_radius=near_radius, min_age=min_age,
+                    causal=causal)
