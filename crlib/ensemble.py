@@ -10,7 +10,7 @@ number of threads or workers and whichever backend runs it.  Each
 realization's catalogue is sampled, consumed by the Green-function kernel and
 dropped before the next one is drawn, so memory does not grow with N.
 
-Results can be cached on disk (``.npz`` files, see :mod:`crlib._cache`): the
+Results can be cached on disk (``.npz`` files, see ``crlib._cache``): the
 key hashes a canonical description of every parameter (models describe
 themselves by their fields; an object that cannot be described is refused),
 the ensemble size and seed, a hash of crlib's own files and the numpy and
@@ -178,7 +178,7 @@ class Scenario:
         ------
         ValueError
             If a field (e.g. a user-defined model that is neither a dataclass nor has a
-            ``describe()`` method) cannot be described exactly (:func:`crlib._cache.canonical`).
+            ``describe()`` method) cannot be described exactly (``crlib._cache.canonical``).
         """
         return _cache.make_key(self, N=int(n_realizations), seed=int(seed))
 
@@ -385,7 +385,7 @@ def _cache_path(cache_dir, key):
 
 def _load(path, key, scenario=None, n_realizations=None):
     """Cached arrays, or None if the file is missing, partial, from another key or (given
-    the request) does not match it: see :func:`crlib._cache.check_arrays`."""
+    the request) does not match it: see ``crlib._cache.check_arrays``."""
     arrays = _cache.load(path, key)
     if arrays is None or scenario is None:
         return arrays
@@ -399,7 +399,7 @@ def _load(path, key, scenario=None, n_realizations=None):
 
 
 def _save(path, key, arrays):
-    """Write atomically (:func:`crlib._cache.save`); True on success.  A failed write
+    """Write atomically (``crlib._cache.save``); True on success.  A failed write
     (read-only folder, full disk) warns and returns False instead of raising."""
     try:
         _cache.save(path, key, arrays)

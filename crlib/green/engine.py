@@ -67,7 +67,7 @@ _UI_CACHE = {}
 
 
 def image_thresholds(tol):
-    """Largest ``u = D tau / H^2`` (below :data:`U_SWITCH`) at which N images meet the bound.
+    """Largest ``u = D tau / H^2`` (below ``U_SWITCH``) at which N images meet the bound.
 
     Returns an array ``uI`` of length NI, ``uI[N-1]`` for ``N = 1..NI``, increasing,
     NI the number the bound asks for just below U_SWITCH.  The image bound of
@@ -114,7 +114,7 @@ def mode_thresholds(tol):
     -------
     array of float, length KMAX
         ``u_K`` for ``K = 1..KMAX`` (dimensionless), decreasing; KMAX is the number
-        of modes needed at the switch :data:`U_SWITCH`, and ``u_KMAX = U_SWITCH``.
+        of modes needed at the switch ``U_SWITCH``, and ``u_KMAX = U_SWITCH``.
         Found by bisection (the bound decreases with ``u``).
     """
     tol = V.tolerance("tol", tol)

@@ -51,7 +51,7 @@ relative to the scale, not pointwise).
 0.0 in double precision and every term of either series is multiplied by it, so
 the pair is skipped without changing the result by a single bit.
 
-*Computable range*: the term counts are bounded (at most :data:`MAX_TERMS`
+*Computable range*: the term counts are bounded (at most ``MAX_TERMS``
 images or modes); inputs whose ``u`` is not a normal double (``D tau`` or ``H^2``
 overflowing or underflowing) or would need more terms are rejected with a
 ValueError naming the parameters, never looped on.
@@ -164,7 +164,7 @@ def terms_needed(u, tol=1e-10, form="auto"):
     form : {"auto", "images", "eigen"}
         ``"images"``: number of images ``2N + 1`` of BA eq. 2.4; ``"eigen"``: number
         of eigenmodes ``K``; ``"auto"``: whichever the default scheme uses at ``u``
-        (images below :data:`U_SWITCH`).
+        (images below ``U_SWITCH``).
 
     Returns
     -------
@@ -174,7 +174,7 @@ def terms_needed(u, tol=1e-10, form="auto"):
     ------
     ValueError
         For ``u <= 0`` or non-finite, and where the chosen form would need more
-        than :data:`MAX_TERMS` terms (images at very large ``u``, modes at very small).
+        than ``MAX_TERMS`` terms (images at very large ``u``, modes at very small).
     """
     if form not in ("auto", "images", "eigen"):
         raise ValueError(f"form must be 'auto', 'images' or 'eigen', got {form!r}")
@@ -245,7 +245,7 @@ def _modes_sum(lam, tol, K, s1, ct1, st1, ct2, st2):
     """Eigenmode sums ``sum_k q^(k^2-1) sin ka sin kb`` and ``sum_k k q^(k^2-1) cos ka sin kb``.
 
     ``K > 0``: exactly K modes; ``K = 0``: adaptive, until the tail bound of the module
-    docstring is below ``tol`` (at most :data:`MAX_TERMS` modes).  Chebyshev recurrences
+    docstring is below ``tol`` (at most ``MAX_TERMS`` modes).  Chebyshev recurrences
     advance cos/sin of ``k theta1`` and ``k theta2``.
     """
     q = math.exp(-lam)
@@ -457,7 +457,7 @@ def slab_green(x, y, z, xs, ys, zs, tau, D, H, gamma=0.0, tol=1e-10, scheme="aut
         paper's fixed scheme (SH eq. 6); ``"images"`` / ``"eigen"``: that form with
         ``nterms`` terms (images ``|n| <= nterms``; modes ``k = 1..nterms``).
     nterms : int, optional
-        Number of terms for ``scheme="images"`` or ``"eigen"`` (at most :data:`MAX_TERMS`).
+        Number of terms for ``scheme="images"`` or ``"eigen"`` (at most ``MAX_TERMS``).
 
     Returns
     -------
