@@ -46,26 +46,63 @@ R_MODES = 5    # first of 8 scratch rows: _mode_table's recurrences, then _modes
 N_ROWS = 13
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _exp_pass(t, invt, rho2, dj, c4, lam, ebuf, itbuf):
-    """``ebuf = exp(-rho^2 c4 / tau - lam tau) / tau`` and ``itbuf = 1/tau`` for a slice of
-    sources, ``tau = t - dj`` (branch-free ``exp_full``, vectorised)."""
-    for m in range(t.size):
-        if dj == 0.0:
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
+def _one_mode(t, invt, rho2, dx, dy, w0, w1, dj, c4, lam, acc):
+    """acc += (sum e w0, sum dx e w0 / tau, sum dy e w0 / tau, sum e w1) over a slice of
+    sources, ``e = exp(-rho^2 c4 / tau - lam tau) / tau``, ``tau = t - dj``: the one-mode
+    sum in one fused, vectorised pass (branch-free ``exp_full``).
+
+    The sums are reassociated (vectorised) in an order fixed by the slice alone, never
+    by the number of threads, so results stay bitwise reproducible."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    if dj == 0.0:
+        for m in range(t.size):
             it = invt[m]
-            tau = t[m]
-        else:
+            e = exp_full(-rho2[m] * c4 * it - lam * t[m]) * it
+            g = e * w0[m]
+            a0 += g
+            h = g * it
+            a1 += dx[m] * h
+            a2 += dy[m] * h
+            a3 += e * w1[m]
+    else:
+        for m in range(t.size):
             tau = t[m] - dj
             it = 1.0 / tau
-        ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
-        itbuf[m] = it
+            e = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+            g = e * w0[m]
+            a0 += g
+            h = g * it
+            a1 += dx[m] * h
+            a2 += dy[m] * h
+            a3 += e * w1[m]
+    acc[0] += a0
+    acc[1] += a1
+    acc[2] += a2
+    acc[3] += a3
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _qpass(t, dj, lamv, qbuf):
-    """q = exp(-lamv * (t - dj)) for a slice of sources."""
-    for m in range(t.size):
-        qbuf[m] = exp_full(-lamv * (t[m] - dj))
+def _exp_q_pass(t, invt, rho2, dj, c4, lam, lamv, ebuf, itbuf, qbuf):
+    """For a slice of sources, ``tau = t - dj``: ``ebuf = exp(-rho^2 c4 / tau - lam tau) / tau``,
+    ``itbuf = 1/tau`` and ``qbuf = exp(-lamv tau)`` (one vectorised pass)."""
+    if dj == 0.0:
+        for m in range(t.size):
+            it = invt[m]
+            tau = t[m]
+            ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+            itbuf[m] = it
+            qbuf[m] = exp_full(-lamv * tau)
+    else:
+        for m in range(t.size):
+            tau = t[m] - dj
+            it = 1.0 / tau
+            ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+            itbuf[m] = it
+            qbuf[m] = exp_full(-lamv * tau)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
@@ -158,16 +195,15 @@ def _modes_pass(q, AB, off, K, Sg, Sz, P, QO):
 def _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, AB, dj, c4, lamv, lam, bufs, fa):
     """Vectorised sum over sources [sa, sb) with K eigenmodes into fa[0:4] (unscaled)."""
     nf = sb - sa
-    ebuf = bufs[R_E, :nf]
-    itbuf = bufs[R_IT, :nf]
-    _exp_pass(t[sa:sb], invt[sa:sb], rho2[sa:sb], dj, c4, lam, ebuf, itbuf)
     fa[:] = 0.0
     if K == 1:
-        _reduce(ebuf, itbuf, dx[sa:sb], dy[sa:sb], AB[0, sa - i0:sb - i0], AB[1, sa - i0:sb - i0],
-                fa)
+        _one_mode(t[sa:sb], invt[sa:sb], rho2[sa:sb], dx[sa:sb], dy[sa:sb],
+                  AB[0, sa - i0:sb - i0], AB[1, sa - i0:sb - i0], dj, c4, lam, fa)
         return
+    ebuf = bufs[R_E, :nf]
+    itbuf = bufs[R_IT, :nf]
     qb = bufs[R_Q, :nf]
-    _qpass(t[sa:sb], dj, lamv, qb)
+    _exp_q_pass(t[sa:sb], invt[sa:sb], rho2[sa:sb], dj, c4, lam, lamv, ebuf, itbuf, qb)
     Sg = bufs[R_SG, :nf]
     Sz = bufs[R_SZ, :nf]
     _modes_pass(qb, AB, sa - i0, K, Sg, Sz, bufs[R_MODES, :nf], bufs[R_MODES + 1, :nf])
