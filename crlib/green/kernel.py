@@ -44,6 +44,9 @@ R_SG = 3       # eigenmode sum of the density (images: of the vertical factor)
 R_SZ = 4       # eigenmode sum of dG/dz (images: of its z-derivative)
 R_MODES = 5    # first of 8 scratch rows: _mode_table's recurrences, then _modes_pass's P, QO
 N_ROWS = 13
+#: strip length of the multi-pass segments: their scratch rows (about 16 of CHUNK doubles)
+#: stay in a core's L1 data cache
+CHUNK = 256
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
@@ -79,6 +82,48 @@ def _one_mode(t, invt, rho2, dx, dy, w0, w1, dj, c4, lam, acc):
             a1 += dx[m] * h
             a2 += dy[m] * h
             a3 += e * w1[m]
+    acc[0] += a0
+    acc[1] += a1
+    acc[2] += a2
+    acc[3] += a3
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
+def _two_three_modes(t, invt, rho2, dx, dy, A0, B0, A1, B1, A2, B2, K, dj, c4, lam, lamv, acc):
+    """As ``_one_mode`` with K = 2 or 3 eigenmodes, in one fused pass: the mode sums
+    ``Sg = A0 + q^3 A1 (+ q^8 A2)`` and ``Sz = B0 + q^3 B1 (+ q^8 B2)`` (``q = exp(-lamv tau)``,
+    rows of ``_mode_table``) weight ``e`` in place of w0, w1."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    if K == 2:
+        for m in range(t.size):
+            tau = t[m] - dj
+            it = invt[m] if dj == 0.0 else 1.0 / tau
+            e = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+            q = exp_full(-lamv * tau)
+            q3 = q * q * q
+            g = e * (A0[m] + q3 * A1[m])
+            a0 += g
+            h = g * it
+            a1 += dx[m] * h
+            a2 += dy[m] * h
+            a3 += e * (B0[m] + q3 * B1[m])
+    else:
+        for m in range(t.size):
+            tau = t[m] - dj
+            it = invt[m] if dj == 0.0 else 1.0 / tau
+            e = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+            q = exp_full(-lamv * tau)
+            q3 = q * q * q
+            q8 = q3 * q3 * q * q
+            g = e * (A0[m] + q3 * A1[m] + q8 * A2[m])
+            a0 += g
+            h = g * it
+            a1 += dx[m] * h
+            a2 += dy[m] * h
+            a3 += e * (B0[m] + q3 * B1[m] + q8 * B2[m])
     acc[0] += a0
     acc[1] += a1
     acc[2] += a2
@@ -193,21 +238,33 @@ def _modes_pass(q, AB, off, K, Sg, Sz, P, QO):
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _segment(sa, sb, i0, K, t, invt, rho2, dx, dy, AB, dj, c4, lamv, lam, bufs, fa):
-    """Vectorised sum over sources [sa, sb) with K eigenmodes into fa[0:4] (unscaled)."""
-    nf = sb - sa
+    """Vectorised sum over sources [sa, sb) with K eigenmodes into fa[0:4] (unscaled).
+
+    One to three modes are one fused pass.  With K >= 4 the passes (exponentials, mode sums,
+    reduction) run over strips of ``CHUNK`` sources so that their scratch rows stay in
+    the L1 cache; the strips are fixed by ``sa`` alone, so the order of the sums is too."""
     fa[:] = 0.0
     if K == 1:
         _one_mode(t[sa:sb], invt[sa:sb], rho2[sa:sb], dx[sa:sb], dy[sa:sb],
                   AB[0, sa - i0:sb - i0], AB[1, sa - i0:sb - i0], dj, c4, lam, fa)
         return
-    ebuf = bufs[R_E, :nf]
-    itbuf = bufs[R_IT, :nf]
-    qb = bufs[R_Q, :nf]
-    _exp_q_pass(t[sa:sb], invt[sa:sb], rho2[sa:sb], dj, c4, lam, lamv, ebuf, itbuf, qb)
-    Sg = bufs[R_SG, :nf]
-    Sz = bufs[R_SZ, :nf]
-    _modes_pass(qb, AB, sa - i0, K, Sg, Sz, bufs[R_MODES, :nf], bufs[R_MODES + 1, :nf])
-    _reduce(ebuf, itbuf, dx[sa:sb], dy[sa:sb], Sg, Sz, fa)
+    if K <= 3:
+        o0, o1 = sa - i0, sb - i0
+        _two_three_modes(t[sa:sb], invt[sa:sb], rho2[sa:sb], dx[sa:sb], dy[sa:sb],
+                         AB[0, o0:o1], AB[1, o0:o1], AB[2, o0:o1], AB[3, o0:o1],
+                         AB[2 * K - 2, o0:o1], AB[2 * K - 1, o0:o1], K, dj, c4, lam, lamv, fa)
+        return
+    for ca in range(sa, sb, CHUNK):
+        cb = min(ca + CHUNK, sb)
+        nf = cb - ca
+        ebuf = bufs[R_E, :nf]
+        itbuf = bufs[R_IT, :nf]
+        qb = bufs[R_Q, :nf]
+        _exp_q_pass(t[ca:cb], invt[ca:cb], rho2[ca:cb], dj, c4, lam, lamv, ebuf, itbuf, qb)
+        Sg = bufs[R_SG, :nf]
+        Sz = bufs[R_SZ, :nf]
+        _modes_pass(qb, AB, ca - i0, K, Sg, Sz, bufs[R_MODES, :nf], bufs[R_MODES + 1, :nf])
+        _reduce(ebuf, itbuf, dx[ca:cb], dy[ca:cb], Sg, Sz, fa)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -251,19 +308,22 @@ def _images_finish(cbuf, G, GZ, pbuf):
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _image_segment(sa, sb, N, t, rho2, dx, dy, z, zs, dj, Dj, gj, H, bufs, fa):
-    """Vectorised image series with |n| <= N over sources [sa, sb) into fa[0:4] (scaled)."""
-    nf = sb - sa
-    hbuf = bufs[R_E, :nf]
-    cbuf = bufs[R_IT, :nf]
-    G = bufs[R_SG, :nf]
-    GZ = bufs[R_SZ, :nf]
-    pbuf = bufs[R_Q, :nf]
-    _images_prep(t[sa:sb], rho2[sa:sb], dj, Dj, gj, hbuf, cbuf, G, GZ)
-    for n in range(-N, N + 1):
-        _image_term(n, H, z, zs[sa:sb], hbuf, cbuf, G, GZ)
-    _images_finish(cbuf, G, GZ, pbuf)
+    """Vectorised image series with |n| <= N over sources [sa, sb) into fa[0:4] (scaled),
+    in strips of ``CHUNK`` sources (as in ``_segment``)."""
     fa[:] = 0.0
-    _reduce(pbuf, cbuf, dx[sa:sb], dy[sa:sb], G, GZ, fa)
+    for ca in range(sa, sb, CHUNK):
+        cb = min(ca + CHUNK, sb)
+        nf = cb - ca
+        hbuf = bufs[R_E, :nf]
+        cbuf = bufs[R_IT, :nf]
+        G = bufs[R_SG, :nf]
+        GZ = bufs[R_SZ, :nf]
+        pbuf = bufs[R_Q, :nf]
+        _images_prep(t[ca:cb], rho2[ca:cb], dj, Dj, gj, hbuf, cbuf, G, GZ)
+        for n in range(-N, N + 1):
+            _image_term(n, H, z, zs[ca:cb], hbuf, cbuf, G, GZ)
+        _images_finish(cbuf, G, GZ, pbuf)
+        _reduce(pbuf, cbuf, dx[ca:cb], dy[ca:cb], G, GZ, fa)
 
 
 @njit(cache=True)
