@@ -46,6 +46,7 @@ from .galaxy import OBSERVER
 from .units import PeV, TeV, c_light
 
 __all__ = ["Scenario", "Channels", "EnsembleResult", "channels", "realization", "run_ensemble",
+           "run_ensembles",
            "bands", "prob_outside", "mean_direction", "angles_to_mean", "Estimate", "bootstrap",
            "log_spread", "spread_ratio", "band_quantiles", "binomial_fraction", "prob_outside_err",
            "bootstrap_ensembles"]
@@ -270,27 +271,35 @@ def realization(scenario, seed, chan=None):
     sc = scenario
     rng = np.random.default_rng(seed)
     if sc.near_radius is None:
-        cat = sample(sc.sources, sc.rate, sc.T, rng)
-        n, grad, n_in = _observe(sc, chan, cat)
-        far = sc.T
-    else:
-        edges = _age_edges(sc, chan)
-        near, rest, outside, region = sample_near(sc.sources, sc.rate, sc.T, rng,
-                                                  sc.near_radius, edges)
-        n, grad, n_in = _observe(sc, chan, near)
-        j = _far_cut(sc, chan, edges, outside + np.histogram(rest.t, edges)[0], n)
-        far = float(edges[j])
-        if j > 0:
-            young = np.zeros_like(outside)
-            young[:j] = outside[:j]
-            drawn = sample_outside(sc.sources, rng, region, edges, young)
-            for cat in (rest, drawn):
-                n2, g2, k = _observe(sc, chan, cat, t_max=far)
-                n, grad, n_in = n + n2, grad + g2, n_in + k
+        return _summed(sc, chan, sample(sc.sources, sc.rate, sc.T, rng))
+    edges = _age_edges(sc, chan)
+    near, rest, outside, region = sample_near(sc.sources, sc.rate, sc.T, rng,
+                                              sc.near_radius, edges)
+    n, grad, n_in = _observe(sc, chan, near)
+    j = _far_cut(sc, chan, edges, outside + np.histogram(rest.t, edges)[0], n)
+    far = float(edges[j])
+    if j > 0:
+        young = np.zeros_like(outside)
+        young[:j] = outside[:j]
+        drawn = sample_outside(sc.sources, rng, region, edges, young)
+        for cat in (rest, drawn):
+            n2, g2, k = _observe(sc, chan, cat, t_max=far)
+            n, grad, n_in = n + n2, grad + g2, n_in + k
+    return _weighted(chan, n, grad, n_in, far)
+
+
+def _weighted(chan, n, grad, n_in, far):
+    """The realization dict of :func:`realization` from per-injected-particle sums."""
     n = n * chan.weight
     grad = grad * chan.weight[..., None]
     return {"n": n, "grad": grad, "delta": dipole(n, grad, chan.D), "n_sources": n_in,
             "far_age": far}
+
+
+def _summed(sc, chan, cat):
+    """A realization of ``sc`` (without ``near_radius``) from its whole catalogue ``cat``."""
+    n, grad, n_in = _observe(sc, chan, cat)
+    return _weighted(chan, n, grad, n_in, sc.T)
 
 
 def _observe(sc, chan, cat, t_max=np.inf):
@@ -409,6 +418,53 @@ def _save(path, key, arrays):
         return False
 
 
+def _check_run_args(n_realizations, seed, cache_dir):
+    N = _v.positive_int("n_realizations", n_realizations)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if cache_dir is not None:
+        if isinstance(cache_dir, bytes) or not isinstance(cache_dir, (str, os.PathLike)):
+            raise ValueError(f"cache_dir must be a folder path or None, got {cache_dir!r}")
+        cache_dir = os.fspath(cache_dir)
+        if os.path.isdir(cache_dir):
+            _cache.clean_stale_parts(cache_dir)
+    return N, int(seed), cache_dir
+
+
+def _lookup(scenario, N, seed, cache_dir):
+    """(key, cached EnsembleResult or None)."""
+    if cache_dir is None:
+        try:
+            return scenario.key(N, seed), None
+        except ValueError:       # an undescribable model is fine without a cache
+            return "", None
+    key = scenario.key(N, seed)
+    cached = _load(_cache_path(cache_dir, key), key, scenario, N)
+    return key, (None if cached is None else EnsembleResult(key=key, **cached))
+
+
+def _result(scenario, chan, out, key, cache_dir):
+    """EnsembleResult from the per-realization tuples of ``_work``; warns about energies
+    where no particle arrives and writes the cache."""
+    result = EnsembleResult(
+        energies=np.asarray(scenario.energies),
+        delta=np.stack([o[0] for o in out]),
+        n=np.stack([o[1] for o in out]),
+        n_sources=np.array([o[2] for o in out], dtype=np.int64),
+        far_age=np.array([o[3] for o in out], dtype=float),
+        D=chan.D, key=key)
+    empty = result.no_arrival
+    if np.any(empty):
+        where = np.flatnonzero(empty.any(axis=0))
+        warnings.warn(f"no particle arrives in {int(empty.sum())} (realization, energy) pairs, at "
+                      f"energies {[scenario.energies[j] for j in where[:5]]} GeV"
+                      f"{' ...' if where.size > 5 else ''}: their dipole is NaN "
+                      "(EnsembleResult.no_arrival)", RuntimeWarning, stacklevel=3)
+    if cache_dir is not None:
+        _save(_cache_path(cache_dir, key), key, result.arrays())
+    return result
+
+
 def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
                  cache_dir=None, progress=True):
     """Run ``n_realizations`` independent realizations of ``scenario``.
@@ -435,32 +491,21 @@ def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
     EnsembleResult
         A RuntimeWarning is issued if some realizations have energies where no
         particle arrives (their ``delta`` is NaN, :attr:`EnsembleResult.no_arrival`).
+
+    See also
+    --------
+    run_ensembles : several scenarios over the same histories, each history drawn once.
     """
     if not isinstance(scenario, Scenario):
         raise ValueError(f"scenario must be a Scenario, got {type(scenario).__name__}")
-    N = _v.positive_int("n_realizations", n_realizations)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    N, seed, cache_dir = _check_run_args(n_realizations, seed, cache_dir)
     if backend not in ("local", "dask"):
         raise ValueError(f"backend must be 'local' or 'dask', got {backend!r}")
-    if cache_dir is not None:
-        if isinstance(cache_dir, bytes) or not isinstance(cache_dir, (str, os.PathLike)):
-            raise ValueError(f"cache_dir must be a folder path or None, got {cache_dir!r}")
-        cache_dir = os.fspath(cache_dir)
-        key = scenario.key(N, int(seed))
-        if os.path.isdir(cache_dir):
-            _cache.clean_stale_parts(cache_dir)
-        cached = _load(_cache_path(cache_dir, key), key, scenario, N)
-        if cached is not None:
-            return EnsembleResult(key=key, **cached)
-    else:
-        try:
-            key = scenario.key(N, int(seed))
-        except ValueError:       # an undescribable model is fine without a cache
-            key = ""
-
+    key, cached = _lookup(scenario, N, seed, cache_dir)
+    if cached is not None:
+        return cached
     chan = channels(scenario)
-    children = np.random.SeedSequence(int(seed)).spawn(N)
+    children = np.random.SeedSequence(seed).spawn(N)
     if backend == "local":
         from tqdm.auto import tqdm
 
@@ -468,23 +513,64 @@ def run_ensemble(scenario, n_realizations, seed=0, backend="local", client=None,
                                                        desc="realizations", leave=False)]
     else:
         out = _run_dask(scenario, children, chan, client)
-    result = EnsembleResult(
-        energies=np.asarray(scenario.energies),
-        delta=np.stack([o[0] for o in out]),
-        n=np.stack([o[1] for o in out]),
-        n_sources=np.array([o[2] for o in out], dtype=np.int64),
-        far_age=np.array([o[3] for o in out], dtype=float),
-        D=chan.D, key=key)
-    empty = result.no_arrival
-    if np.any(empty):
-        where = np.flatnonzero(empty.any(axis=0))
-        warnings.warn(f"no particle arrives in {int(empty.sum())} (realization, energy) pairs, at "
-                      f"energies {[scenario.energies[j] for j in where[:5]]} GeV"
-                      f"{' ...' if where.size > 5 else ''}: their dipole is NaN "
-                      "(EnsembleResult.no_arrival)", RuntimeWarning, stacklevel=2)
-    if cache_dir is not None:
-        _save(_cache_path(cache_dir, key), key, result.arrays())
-    return result
+    return _result(scenario, chan, out, key, cache_dir)
+
+
+def run_ensembles(scenarios, n_realizations, seed=0, cache_dir=None, progress=True):
+    """Several scenarios over the same supernova histories, each history drawn once.
+
+    Scenarios that share the source model, the rate and the span ``T`` (and have no
+    ``near_radius``) see the same catalogue for the same realization seed, so
+    ``run_ensemble(sc, n, seed)`` for each of them would draw every history once per
+    scenario.  This draws it once and sums it for each scenario (halo, diffusion,
+    species, escape, energies, youngest-remnant cuts may all differ).  The result for
+    each scenario is identical, bit for bit, to ``run_ensemble(sc, n_realizations, seed)``
+    and uses the same cache entries; only the work is shared.  Differences between the
+    scenarios are then free of the history-to-history scatter (common random numbers):
+    compare them with a paired bootstrap (``bootstrap_ensembles(..., paired=True)``).
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        With equal ``sources``, ``rate`` and ``T`` and ``near_radius=None``.
+    n_realizations, seed, cache_dir, progress
+        As in :func:`run_ensemble` (local backend).
+
+    Returns
+    -------
+    list of EnsembleResult, in the order of ``scenarios``.
+    """
+    try:
+        scs = list(scenarios)
+    except TypeError:
+        raise ValueError(f"scenarios must be a sequence of Scenario, got {scenarios!r}") from None
+    if not scs or not all(isinstance(sc, Scenario) for sc in scs):
+        raise ValueError("scenarios must be a non-empty sequence of Scenario")
+    first = scs[0]
+    for sc in scs:
+        if sc.near_radius is not None:
+            raise ValueError("scenarios must have near_radius=None in run_ensembles "
+                             "(near-Sun sampling depends on the channels); use run_ensemble")
+        if (sc.sources, sc.rate, sc.T) != (first.sources, first.rate, first.T):
+            raise ValueError("scenarios must share sources, rate and T in run_ensembles, got "
+                             f"{(sc.sources, sc.rate, sc.T)!r} and "
+                             f"{(first.sources, first.rate, first.T)!r}")
+    N, seed, cache_dir = _check_run_args(n_realizations, seed, cache_dir)
+    found = [_lookup(sc, N, seed, cache_dir) for sc in scs]
+    todo = [i for i, (_, cached) in enumerate(found) if cached is None]
+    chans = {i: channels(scs[i]) for i in todo}
+    outs = {i: [] for i in todo}
+    if todo:
+        from tqdm.auto import tqdm
+
+        children = np.random.SeedSequence(seed).spawn(N)
+        for child in tqdm(children, disable=not progress, desc="realizations", leave=False):
+            cat = sample(first.sources, first.rate, first.T, np.random.default_rng(child))
+            for i in todo:
+                r = _summed(scs[i], chans[i], cat)
+                outs[i].append((r["delta"], r["n"], r["n_sources"], r["far_age"]))
+    return [found[i][1] if i not in outs else
+            _result(scs[i], chans[i], outs[i], found[i][0], cache_dir) for i in range(len(scs))]
 
 
 def _run_dask(scenario, children, chan, client):
