@@ -25,7 +25,8 @@ __version__ = "0.1.0"
 
 #: Public name -> module it lives in (loaded on first attribute access).
 _ENTRY_POINTS = {
-    "Scenario": "ensemble", "run_ensemble": "ensemble", "run_ensembles": "ensemble", "realization": "ensemble",
+    "Scenario": "ensemble", "run_ensemble": "ensemble", "run_ensembles": "ensemble",
+    "realization": "ensemble",
     "channels": "ensemble", "bands": "ensemble", "prob_outside": "ensemble",
     "mean_direction": "ensemble", "angles_to_mean": "ensemble",
     "ba_scenario": "presets", "sh_scenario": "presets",
