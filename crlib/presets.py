@@ -34,7 +34,7 @@ _MODELS = ("cylindrical", "spiral")
 
 def ba_scenario(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=4.0,
                 tau_snr=None, w=5.0, n_energies=40, E_range=(1e3, 1e8), T=80.0 * Myr,
-                species=BA_GROUPS, spallation=True):
+                species=BA_GROUPS, spallation=True, tol=1e-4):
     """Scenario of one of BA's stochastic-supernova panels.
 
     Parameters
@@ -61,6 +61,12 @@ def ba_scenario(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=
     species : tuple of Species
         Nuclear groups (default BA's five).
     spallation : bool
+    tol : float
+        Tolerance of the sums (:class:`crlib.ensemble.Scenario`): the density is exact to
+        ``tol`` relative and each gradient component to ``tol`` of its natural size
+        ``n pi / 2H``.  The default 1e-4 keeps the dipole's error near 1e-4 of
+        ``lambda / H``, far below the realization-to-realization scatter of any panel (tens
+        of per cent); :class:`~crlib.ensemble.Scenario`'s own default is 1e-10.
 
     Returns
     -------
@@ -84,7 +90,7 @@ def ba_scenario(model="cylindrical", rate=1.0 / (30.0 * yr), delta=1.0 / 3.0, H=
     energies = tuple(np.logspace(np.log10(lo), np.log10(hi), n_energies))
     return Scenario(sources=sources, rate=rate, T=T, H=H, diffusion=BADiffusion(delta, H),
                     energies=energies, injection_index=GAMMA_PLUS_DELTA - delta,
-                    species=tuple(species), spallation=spallation, tau_snr=tau_snr)
+                    species=tuple(species), spallation=spallation, tau_snr=tau_snr, tol=tol)
 
 
 #: Parameters of each stochastic panel of BA (keyword arguments of :func:`ba_scenario`).
