@@ -7,7 +7,10 @@ h = 250 pc, D0 = 6e26 cm^2/s, p = 1/3, protons, 40 energies 1e2-1e7 GeV) and
 the peak resident memory.  Each time is followed by its normalised value,
 seconds x (measured numpy.exp rate) / 1.5e9, i.e. the time on a machine doing
 1.5e9 numpy.exp elements per second (the targets of issue 13 are 0.3 s per BA
-realization and 6 s for SH's 1000).  Threads: ``NUMBA_NUM_THREADS``.
+realization and 6 s for SH's 1000).  Threads: ``NUMBA_NUM_THREADS`` (the targets are
+for one core: ``NUMBA_NUM_THREADS=1``).  The BA case runs at the Scenario default
+tolerance 1e-10; one more line gives it at 1e-4, the tolerance of the book's BA panels
+(:func:`crlib.presets.ba_scenario`).
 Run: ``python bench/ensemble.py [n_ba] [n_sh]``.
 
 SH's case is :func:`crlib.presets.sh_scenario` at its defaults (tolerance 1e-4,
