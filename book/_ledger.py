@@ -20,7 +20,7 @@ from crlib.anisotropy import amplitude, phase_ba
 from crlib.data import load_amplitudes, select
 from crlib.diffusion import BADiffusion, KneeBreak, SHDiffusion
 from crlib.ensemble import (Estimate, Scenario, angles_to_mean, band_quantiles, binomial_fraction,
-                            bootstrap_ensembles, prob_outside_err, run_ensemble)
+                            bootstrap_ensembles, prob_outside_err, run_ensemble, run_ensembles)
 from crlib.green import observe
 from crlib.presets import BA_FIGURES, ba_scenario, sh_scenario
 from crlib.sources import Cylindrical, ExponentialDisk, local_rate
@@ -31,13 +31,21 @@ CACHE_DIR = str(Path(__file__).resolve().parent.parent / "_build" / "ensembles")
 
 # ----------------------------------------------------------------------------- counts and grids
 #: realizations behind every BA band and BA ledger number (the paper's ten curves are separate)
-BA_N_BAND = 64
+BA_N_BAND = 300
+#: realizations per variant of the youngest-remnant study on BA (the first ones of the bands)
+BA_N_SENS = 150
 #: energies of the BA bands and of the BA ledger (GeV); the ten curves keep BA's 40
 BA_E_BAND = np.logspace(3, 8, 11)
-#: seed of a panel's band ensemble = 10000 + the seed of its ten curves
+#: seeds of the paper's ten curves of each panel
 BA_CURVE_SEEDS = {"BA-2 left": 201, "BA-2 right": 202, "BA-3": 301, "BA-4 left": 401,
                   "BA-4 right": 402, "BA-5 left": 501, "BA-5 right": 502, "BA-8 left": 801,
                   "BA-8 right": 802}
+#: panels whose band ensembles share their supernova histories (same source model, rate
+#: and span): they are drawn once per realization (crlib.ensemble.run_ensembles), so the
+#: differences between them are free of history-to-history scatter and are compared with
+#: a paired bootstrap.  The seed of a group = 10000 + the curve seed of its first panel.
+BA_BAND_GROUPS = (("BA-2 right", "BA-3", "BA-4 left", "BA-4 right"),
+                  ("BA-2 left", "BA-8 left", "BA-8 right"), ("BA-5 left",), ("BA-5 right",))
 #: SH's nominal ensemble (the SH chapter's figures and ledger)
 SH_N_NOMINAL, SH_SEED = 1000, 20140
 #: realizations per variant of the youngest-remnant study on SH (the first ones of the nominal)
@@ -57,12 +65,39 @@ def _with(sc, **kw):
     return Scenario(**{**sc.__dict__, **kw}) if kw else sc
 
 
-def ba_band(name, cut="no cut"):
-    """Band ensemble of a BA panel: :data:`BA_N_BAND` realizations on :data:`BA_E_BAND`."""
+def _group(name):
+    return next(g for g in BA_BAND_GROUPS if name in g)
+
+
+def band_seed(name):
+    """Seed of the band ensemble of a panel (shared by its group, :data:`BA_BAND_GROUPS`)."""
+    return 10000 + BA_CURVE_SEEDS[_group(name)[0]]
+
+
+def paired(a, b):
+    """True if panels a and b share their band histories (compare them with a paired bootstrap)."""
+    return _group(a) == _group(b)
+
+
+def _band_scenario(name, cut="no cut"):
     sc = ba_scenario(n_energies=len(BA_E_BAND), E_range=(BA_E_BAND[0], BA_E_BAND[-1]),
                      **BA_FIGURES[name])
-    return run_ensemble(_with(sc, **CUTS[cut]), BA_N_BAND, seed=10000 + BA_CURVE_SEEDS[name],
-                        cache_dir=CACHE_DIR, progress=False)
+    return _with(sc, **CUTS[cut])
+
+
+def ba_band(name, cut="no cut"):
+    """Band ensemble of a BA panel: :data:`BA_N_BAND` realizations on :data:`BA_E_BAND`
+    (:data:`BA_N_SENS` for a youngest-remnant cut), computed with the rest of its group."""
+    group = _group(name)
+    if cut == "no cut":
+        res = run_ensembles([_band_scenario(k) for k in group], BA_N_BAND, seed=band_seed(name),
+                            cache_dir=CACHE_DIR, progress=False)
+        return res[group.index(name)]
+    names = [(k, c) for k in _SENS_PANELS for c in CUTS if c != "no cut"]
+    assert (name, cut) in names and len({_group(k) for k in _SENS_PANELS}) == 1
+    res = run_ensembles([_band_scenario(k, c) for k, c in names], BA_N_SENS,
+                        seed=band_seed(name), cache_dir=CACHE_DIR, progress=False)
+    return res[names.index((name, cut))]
 
 
 def ba_curves(name, n_real=10, n_energies=40):
@@ -110,16 +145,16 @@ def spread_median_E(A):
     return bootstrap_ensembles(lambda a: np.median(_iqr_dex(a)), A, n_boot=N_BOOT, seed=1)
 
 
-def spread_ratio_median_E(A, B):
-    """Ratio of :func:`spread_median_E` of two independent ensembles."""
+def spread_ratio_median_E(A, B, paired=False):
+    """Ratio of :func:`spread_median_E` of two ensembles (``paired``: same histories)."""
     return bootstrap_ensembles(lambda a, b: np.median(_iqr_dex(a)) / np.median(_iqr_dex(b)),
-                               A, B, n_boot=N_BOOT, seed=2)
+                               A, B, n_boot=N_BOOT, seed=2, paired=paired)
 
 
-def median_ratio_median_E(A, B):
-    """Median over energy of median(A)/median(B)."""
+def median_ratio_median_E(A, B, paired=False):
+    """Median over energy of median(A)/median(B) (``paired``: same histories)."""
     return bootstrap_ensembles(lambda a, b: np.median(np.median(a, 0) / np.median(b, 0)),
-                               A, B, n_boot=N_BOOT, seed=3)
+                               A, B, n_boot=N_BOOT, seed=3, paired=paired)
 
 
 def rms_phase_deg(delta):
@@ -286,13 +321,14 @@ def ba_sensitivity():
     """The youngest-remnant study on BA-8 (spreads) and BA-9 (phase): dict cut -> numbers."""
     out = {}
     for cut in CUTS:
-        e = {k: ba_band(k, cut) for k in _SENS_PANELS}
-        A1, A2, A4 = (e[k].amplitude for k in _SENS_PANELS)
+        # the first BA_N_SENS histories of the group, the same for every cut and panel
+        d = {k: ba_band(k, cut).delta[:BA_N_SENS] for k in _SENS_PANELS}
+        A1, A2, A4 = (amplitude(d[k]) for k in _SENS_PANELS)
         out[cut] = {
             "IQR H=1": spread_median_E(A1), "IQR H=2": spread_median_E(A2),
-            "IQR H=4": spread_median_E(A4), "H=1/H=4": spread_ratio_median_E(A1, A4),
-            "phase H=1": rms_phase_deg(e["BA-8 left"].delta),
-            "phase H=4": rms_phase_deg(e["BA-2 left"].delta),
+            "IQR H=4": spread_median_E(A4), "H=1/H=4": spread_ratio_median_E(A1, A4, paired=True),
+            "phase H=1": rms_phase_deg(d["BA-8 left"]),
+            "phase H=4": rms_phase_deg(d["BA-2 left"]),
             "median A(1 TeV) H=4": bootstrap_ensembles(lambda a: np.median(a[:, 0]), A4,
                                                        n_boot=N_BOOT, seed=7),
         }
@@ -344,11 +380,11 @@ def ba_ledger():
     rows.append(row("δ = 0.6: some curves reach unity", "Fig. 3",
                     f"fraction of BA-3 realizations with |δ| > 1 somewhere (≤ 100 PeV)",
                     fmt(f_unity, pct=True), "some of 10", v_at_least(f_unity, 0.1)))
-    r4 = median_ratio_median_E(A["BA-4 left"], A["BA-2 right"])
+    r4 = median_ratio_median_E(A["BA-4 left"], A["BA-2 right"], paired=True)
     rows.append(row("continuous escape 'qualitatively similar' to bursts", "§4.1, Fig. 4",
                     "median A, continuous (τ_SNR = 3·10⁴ yr) over burst, median over E",
                     fmt(r4), "≈ 1", v_same(r4)))
-    r44 = spread_ratio_median_E(A["BA-4 right"], A["BA-4 left"])
+    r44 = spread_ratio_median_E(A["BA-4 right"], A["BA-4 left"], paired=True)
     rows.append(row("τ_SNR 'do not make much difference' once β is adjusted", "§4.1, Fig. 4",
                     "IQR of log10 A, τ_SNR = 3·10⁵ over 3·10⁴ yr, median over E", fmt(r44), "≈ 1",
                     v_same(r44), "the escaping spectrum equals BA's β-adjusted one (see BA-4)"))
@@ -386,8 +422,8 @@ def ba_ledger():
     c10 = a7[10.0][1] / a7[10.0][0]
     rows.append(row("δA2 'close to negligible for H = 10 kpc'", "§5, Fig. 7", "δA2/δA1 at H = 10 kpc",
                     f"{c10:.2f} (exact)", "≪ 1", "reproduced" if c10 < 0.3 else "partly"))
-    r8 = spread_ratio_median_E(A["BA-8 left"], A["BA-2 left"])
-    r82 = spread_ratio_median_E(A["BA-8 left"], A["BA-8 right"])
+    r8 = spread_ratio_median_E(A["BA-8 left"], A["BA-2 left"], paired=True)
+    r82 = spread_ratio_median_E(A["BA-8 left"], A["BA-8 right"], paired=True)
     rows.append(row("'increasing the size of the halo reduces the fluctuations'", "§5, Fig. 8",
                     f"IQR of log10 A, H = 1 over H = 4 kpc (H = 1 over 2: {fmt(r82)}), R = 1/100 yr",
                     fmt(r8), "> 1", v_larger(r8),
