@@ -374,6 +374,26 @@ def _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs,
         acc[3] += (0.5 * math.pi / H) * pref * fa[3]
 
 
+@njit(cache=True)
+def _block_modes(i0, i1, ibound, cut):
+    """Most eigenmodes any channel uses in block [i0, i1) (0 if none sums a mode there).
+
+    A source i uses K modes for channel j when ``ibound[j, K-1] <= i < ibound[j, K-2]``
+    (``ibound`` falls with K), so the block's first mode source of each channel needs the
+    most; ``_mode_table`` then builds only that many rows."""
+    KM = ibound.shape[1]
+    kmax = 0
+    for j in range(ibound.shape[0]):
+        s = max(i0, ibound[j, KM - 1])
+        if s >= min(i1, cut[j]):
+            continue
+        K = KM
+        while K > 1 and s >= ibound[j, K - 2]:
+            K -= 1
+        kmax = max(kmax, K)
+    return kmax
+
+
 @njit(cache=True, parallel=True)
 def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs,
             D, gamma, delay, H, tol, mode, ibound, jbound, cut, part):
@@ -392,14 +412,15 @@ def _blocks(b0, b1, block, t, invt, rho2, dx, dy, z, zs,
         acc = np.zeros(4)
         fa = np.zeros(4)
         bufs = np.empty((N_ROWS, block))
-        KM = ibound.shape[1]
-        AB = np.empty((2 * KM, i1 - i0))
+        KB = _block_modes(i0, i1, ibound, cut)
+        AB = np.empty((2 * max(KB, 1), i1 - i0))
         r = R_MODES
         nb = i1 - i0
-        _mode_table(zs[i0:i1], sa, ca, c, KM, AB, bufs[0, :nb], bufs[1, :nb], bufs[2, :nb],
-                    bufs[3, :nb], bufs[r, :nb], bufs[r + 1, :nb], bufs[r + 2, :nb],
-                    bufs[r + 3, :nb], bufs[r + 4, :nb], bufs[r + 5, :nb], bufs[r + 6, :nb],
-                    bufs[r + 7, :nb])
+        if KB > 0:
+            _mode_table(zs[i0:i1], sa, ca, c, KB, AB, bufs[0, :nb], bufs[1, :nb], bufs[2, :nb],
+                        bufs[3, :nb], bufs[r, :nb], bufs[r + 1, :nb], bufs[r + 2, :nb],
+                        bufs[r + 3, :nb], bufs[r + 4, :nb], bufs[r + 5, :nb], bufs[r + 6, :nb],
+                        bufs[r + 7, :nb])
         for j in range(D.size):
             _channel_block(i0, i1, j, t, invt, rho2, dx, dy, z, zs,
                            D, gamma, delay, H, tol, mode, ibound, jbound, cut, bufs, AB, acc, fa)
