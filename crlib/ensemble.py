@@ -302,6 +302,42 @@ def _summed(sc, chan, cat):
     return _weighted(chan, n, grad, n_in, sc.T)
 
 
+def _same_sum(sc):
+    """Scenarios with equal keys select the same sources and sum them the same way, so
+    one ``observe`` call can serve all their channels (each channel's sum does not
+    depend on the other channels of the call)."""
+    return None if sc.causal else (sc.H, sc.min_age, sc.tol, sc.scheme)
+
+
+def _summed_many(scs, chans, cat):
+    """``[_summed(sc, ch, cat) for sc, ch in zip(scs, chans)]``, bit for bit, with one
+    ``observe`` call per group of scenarios that select and sum the sources alike."""
+    out = [None] * len(scs)
+    groups = {}
+    for i, sc in enumerate(scs):
+        k = _same_sum(sc)
+        if k is None:
+            out[i] = _summed(sc, chans[i], cat)
+        else:
+            groups.setdefault(k, []).append(i)
+    for idx in groups.values():
+        if len(idx) == 1:
+            out[idx[0]] = _summed(scs[idx[0]], chans[idx[0]], cat)
+            continue
+        cs = [chans[i] for i in idx]
+        both = Channels(D=np.concatenate([c.D.ravel() for c in cs]),
+                        gamma=np.concatenate([c.gamma.ravel() for c in cs]),
+                        delay=np.concatenate([c.delay.ravel() for c in cs]), weight=None)
+        n, grad, n_in = _observe(scs[idx[0]], both, cat)
+        start = 0
+        for i, c in zip(idx, cs):
+            stop = start + c.D.size
+            out[i] = _weighted(c, n[start:stop].reshape(c.D.shape),
+                               grad[start:stop].reshape(c.D.shape + (3,)), n_in, scs[i].T)
+            start = stop
+    return out
+
+
 def _observe(sc, chan, cat, t_max=np.inf):
     """Per-channel density and gradient (per injected particle) of a catalogue's sources
     younger than ``t_max``."""
@@ -566,8 +602,8 @@ def run_ensembles(scenarios, n_realizations, seed=0, cache_dir=None, progress=Tr
         children = np.random.SeedSequence(seed).spawn(N)
         for child in tqdm(children, disable=not progress, desc="realizations", leave=False):
             cat = sample(first.sources, first.rate, first.T, np.random.default_rng(child))
-            for i in todo:
-                r = _summed(scs[i], chans[i], cat)
+            rs = _summed_many([scs[i] for i in todo], [chans[i] for i in todo], cat)
+            for i, r in zip(todo, rs):
                 outs[i].append((r["delta"], r["n"], r["n_sources"], r["far_age"]))
     return [found[i][1] if i not in outs else
             _result(scs[i], chans[i], outs[i], found[i][0], cache_dir) for i in range(len(scs))]

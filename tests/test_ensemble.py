@@ -113,11 +113,14 @@ def test_realizations_are_independent_of_ensemble_size(small):
 
 
 def test_shared_histories_equal_separate_runs_bit_for_bit(small, tmp_path):
-    """run_ensembles draws each history once; every scenario's result (and cache entry)
-    is the one run_ensemble gives on its own."""
+    """run_ensembles draws each history once (and sums scenarios that select the same
+    sources in one kernel call); every scenario's result (and cache entry) is the one
+    run_ensemble gives on its own."""
     variants = [small, ens.Scenario(**{**small.__dict__, "H": 2.0}),
                 ens.Scenario(**{**small.__dict__, "min_age": 0.05}),
-                ens.Scenario(**{**small.__dict__, "injection_index": 2.5})]
+                ens.Scenario(**{**small.__dict__, "injection_index": 2.5}),
+                ens.Scenario(**{**small.__dict__, "tau_snr": 3e4 * yr}),
+                ens.Scenario(**{**small.__dict__, "species": PROTONS})]
     together = ens.run_ensembles(variants, 3, seed=4, cache_dir=tmp_path, progress=False)
     for sc, res in zip(variants, together):
         alone = ens.run_ensemble(sc, 3, seed=4, progress=False)
