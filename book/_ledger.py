@@ -329,6 +329,10 @@ def ba_sensitivity():
             "IQR H=4": spread_median_E(A4), "H=1/H=4": spread_ratio_median_E(A1, A4, paired=True),
             "phase H=1": rms_phase_deg(d["BA-8 left"]),
             "phase H=4": rms_phase_deg(d["BA-2 left"]),
+            # same histories at H = 4 and H = 1: a paired bootstrap of the ratio
+            "phase H=4/H=1": bootstrap_ensembles(
+                lambda a, b: np.sqrt(np.mean(phase_ba(a) ** 2) / np.mean(phase_ba(b) ** 2)),
+                d["BA-2 left"], d["BA-8 left"], n_boot=N_BOOT, seed=8, paired=True),
             "median A(1 TeV) H=4": bootstrap_ensembles(lambda a: np.median(a[:, 0]), A4,
                                                        n_boot=N_BOOT, seed=7),
         }
