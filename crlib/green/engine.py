@@ -65,6 +65,18 @@ def _exact_bounds_above(t, delay, tauI, jbound):
             jbound[j, k] = i
 
 
+def _bisect(keep_low, lo, hi, steps=80):
+    """``steps`` halvings of [lo, hi] keeping ``keep_low(lo)`` true and ``keep_low(hi)``
+    false (a monotone predicate); returns the final (lo, hi)."""
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        if keep_low(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo, hi
+
+
 _UI_CACHE = {}
 
 
@@ -84,15 +96,8 @@ def image_thresholds(tol):
     out = np.empty(ni)
     out[ni - 1] = U_SWITCH
     for N in range(1, ni):
-        lo, hi = 1e-6, U_SWITCH
-        assert _n_images(lo, tol) <= N
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            if _n_images(mid, tol) <= N:
-                lo = mid
-            else:
-                hi = mid
-        out[N - 1] = lo
+        assert _n_images(1e-6, tol) <= N
+        out[N - 1] = _bisect(lambda u: _n_images(u, tol) <= N, 1e-6, U_SWITCH)[0]
     _UI_CACHE[tol] = out
     return out
 
@@ -126,14 +131,7 @@ def mode_thresholds(tol):
     out = np.empty(kmax)
     out[kmax - 1] = U_SWITCH
     for K in range(1, kmax):
-        lo, hi = U_SWITCH, 100.0
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            if _n_modes(mid, tol) <= K:
-                hi = mid
-            else:
-                lo = mid
-        out[K - 1] = hi
+        out[K - 1] = _bisect(lambda u: _n_modes(u, tol) > K, U_SWITCH, 100.0)[1]
     _UK_CACHE[tol] = out
     return out
 
