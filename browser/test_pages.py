@@ -108,3 +108,26 @@ def test_every_widget_has_a_static_control():
         if calls:
             assert page in SCRUBBERS, f"{page} was not loaded"
             assert SCRUBBERS[page] == calls, f"{page}: {calls} widgets but {SCRUBBERS[page]} static controls"
+
+
+LEDGER_PAGES = ("book/claims.html", "book/ba_simulations.html", "book/sh_simulations.html")
+
+
+@pytest.mark.parametrize("name", LEDGER_PAGES)
+def test_ledger_tables_fit_the_page_column(browser, offline, book_url, name):
+    """At 1280 px no table of a claims-ledger page scrolls sideways (issue 14): neither the
+    table nor any box between it and the article is wider than its visible width."""
+    ctx, page, errors = open_page(browser, offline, f"{book_url}/{name}")
+    try:
+        over = page.evaluate("""() => [...document.querySelectorAll('article table')].flatMap((t, i) => {
+            const bad = [];
+            for (let e = t; e && e.tagName !== 'ARTICLE'; e = e.parentElement)
+                if (e.scrollWidth > e.clientWidth + 1)
+                    bad.push(`table ${i} (${(t.querySelector('th') || {}).textContent}): ` +
+                             `${e.tagName.toLowerCase()}.${e.className} ${e.scrollWidth} > ${e.clientWidth} px`);
+            return bad;
+        })""")
+        assert page.locator("article table").count() >= 1, f"no table on {name}"
+        assert not over, "\n".join(over)
+    finally:
+        ctx.close()

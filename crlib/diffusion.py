@@ -18,7 +18,10 @@ Models (:ref:`model-diffusion`):
   ``E^2`` (small-angle scattering), continuously.
 
 :func:`transition_energy` gives that energy, :func:`escape_time` the energy-
-dependent escape time from a remnant in BA's continuous-escape scenario.
+dependent escape time from a remnant in BA's continuous-escape scenario,
+:func:`escape_alpha` the exponent of its falling maximum energy, and
+:func:`escape_spectrum` / :func:`adjusted_beta` BA's escaping spectrum with the
+injection efficiency growing as ``t^beta`` and the β that keeps the observed slope.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from .units import GeV, PeV, c_light, cm2_per_s, e_charge, kpc, muG, yr
 __all__ = [
     "PowerLawDiffusion", "BADiffusion", "SHDiffusion", "KneeBreak",
     "transition_energy", "larmor_radius", "mean_free_path", "escape_time",
+    "escape_alpha", "escape_spectrum", "adjusted_beta",
 ]
 
 
@@ -422,6 +426,16 @@ def escape_time(E, Z=1.0, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV, tau_SNR=
         Proton maximum energy at T_ST and energy escaping at tau_SNR (GeV, per charge).
     """
     E, Z = _energy_charge(E, Z)
+    alpha, T_ST, tau_SNR, E_M_p, E0 = _escape_parameters(T_ST, E_M_p, E0, tau_SNR)
+    EM = Z * E_M_p
+    x = np.maximum(EM / E, 1.0) ** (1.0 / alpha)
+    t = T_ST * x
+    t = np.where(x > tau_SNR / T_ST * (1 + 1e-12), np.inf, t)
+    return _out(t)
+
+
+def _escape_parameters(T_ST, E_M_p, E0, tau_SNR):
+    """Validated (alpha, T_ST, tau_SNR, E_M_p, E0) of the continuous-escape scenario."""
     T_ST = V.positive("T_ST", V.as_float("T_ST", T_ST))
     tau_SNR = V.positive("tau_SNR", V.as_float("tau_SNR", tau_SNR))
     if not tau_SNR > T_ST:
@@ -431,8 +445,97 @@ def escape_time(E, Z=1.0, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV, tau_SNR=
     if not E_M_p > E0:
         raise ValueError(f"E_M_p must be > E0 = {E0!r}, got {E_M_p!r}")
     alpha = math.log(E_M_p / E0) / math.log(tau_SNR / T_ST)
-    EM = Z * E_M_p
-    x = np.maximum(EM / E, 1.0) ** (1.0 / alpha)
-    t = T_ST * x
-    t = np.where(x > tau_SNR / T_ST * (1 + 1e-12), np.inf, t)
-    return _out(t)
+    return alpha, T_ST, tau_SNR, E_M_p, E0
+
+
+def escape_alpha(T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV, tau_SNR=3e4 * yr):
+    """Exponent α of the falling maximum energy, ``E_max(t) = E_M (t/T_ST)^(-α)`` (BA eq. 2.6).
+
+    Fixed by ``E_max(tau_SNR) = E0``: ``α = ln(E_M/E0) / ln(tau_SNR/T_ST)`` (BA §4.1).
+    Arguments as in :func:`escape_time` (times in Myr, energies in GeV per charge).
+    """
+    return _escape_parameters(T_ST, E_M_p, E0, tau_SNR)[0]
+
+
+# range of the escaping slope 2 + beta/alpha accepted by escape_spectrum and adjusted_beta
+_ESCAPE_SLOPE_RANGE = (1.0, 4.0)
+
+
+def escape_spectrum(E, Z=1.0, beta=0.0, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV,
+                    tau_SNR=3e4 * yr):
+    """Spectrum of the particles one remnant releases in BA's continuous-escape scenario.
+
+    With the maximum energy falling as ``E_max(t) = E_M (t/T_ST)^(-α)`` and the
+    injection efficiency growing as ``η(t) ∝ (t/T_ST)^β`` (BA eqs. 2.6-2.9), the
+    particles of energy E leave at :func:`escape_time` and their number per unit
+    energy is proportional to ``E^-2 (E_M/E)^(β/α)``, i.e. a power law of slope
+    ``2 + β/α`` below the cut-off ``Z E_M``, and nothing above it (no particle is
+    accelerated beyond ``E_max(T_ST)``).  BA choose β with :func:`adjusted_beta`
+    so that the propagated slope is the observed one (BA §4.1,
+    :ref:`model-ensembles`).
+
+    Parameters
+    ----------
+    E : float or array
+        Total energy per nucleus, GeV.
+    Z : float or array
+        Charge number.
+    beta : float
+        Exponent of the injection efficiency; the escaping slope ``2 + beta/alpha``
+        must lie in (1, 4).
+    T_ST, E_M_p, E0, tau_SNR : float
+        As in :func:`escape_time`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``(E/GeV)^-(2 + beta/alpha)`` for ``E <= Z E_M_p``, 0 above (dimensionless,
+        1 at 1 GeV like :func:`crlib.species.injection_shape`).  Below ``Z E0`` the
+        particles never leave (:func:`escape_time` is infinite); the shape is still
+        the power law there, the delay removes them.
+
+    Raises
+    ------
+    ValueError
+        If ``beta`` is not a real number or the slope lies outside
+        (1, 4), or for the errors of :func:`escape_time`.
+    """
+    E, Z = _energy_charge(E, Z)
+    alpha, T_ST, tau_SNR, E_M_p, E0 = _escape_parameters(T_ST, E_M_p, E0, tau_SNR)
+    beta = V.as_float("beta", beta)
+    slope = 2.0 + beta / alpha
+    lo, hi = _ESCAPE_SLOPE_RANGE
+    if not lo < slope < hi:
+        raise ValueError(f"beta must give an escaping slope 2 + beta/alpha in ({lo}, {hi}) "
+                         f"(alpha = {alpha:.4g}, i.e. beta in ({(lo - 2) * alpha:.4g}, "
+                         f"{(hi - 2) * alpha:.4g})), got beta = {beta!r}")
+    out = np.where(E <= Z * E_M_p, np.exp(-slope * np.log(E / GeV)), 0.0)
+    return _out(out)
+
+
+def adjusted_beta(gamma_obs, delta, T_ST=1e3 * yr, E_M_p=3.0 * PeV, E0=1.0 * GeV,
+                  tau_SNR=3e4 * yr):
+    """BA's β = α (γ_obs − 2 − δ): the escaping slope becomes γ_obs − δ (BA §4.1).
+
+    With this β the propagated spectrum (escaping slope plus the δ of D ∝ E^δ) has the
+    observed slope γ_obs whatever the remnant lifetime, the same as burst injection
+    with ``injection_index = gamma_obs - delta``.
+
+    Parameters
+    ----------
+    gamma_obs : float
+        Observed slope of the propagated spectrum (BA: 2.67); ``gamma_obs - delta``
+        must lie in (1, 4).
+    delta : float
+        Slope of the diffusion coefficient.
+    T_ST, E_M_p, E0, tau_SNR : float
+        As in :func:`escape_time`.
+    """
+    alpha = _escape_parameters(T_ST, E_M_p, E0, tau_SNR)[0]
+    gamma_obs = V.as_float("gamma_obs", gamma_obs)
+    delta = V.as_float("delta", delta)
+    lo, hi = _ESCAPE_SLOPE_RANGE
+    if not lo < gamma_obs - delta < hi:
+        raise ValueError(f"gamma_obs - delta must lie in ({lo}, {hi}) (the escaping slope), "
+                         f"got gamma_obs = {gamma_obs!r}, delta = {delta!r}")
+    return alpha * (gamma_obs - 2.0 - delta)

@@ -38,7 +38,7 @@ import numpy as np
 from . import _cache
 from . import _validate as _v
 from .anisotropy import amplitude, angle_between, dipole
-from .diffusion import escape_time
+from .diffusion import escape_alpha, escape_spectrum, escape_time
 from .green import far_bound, observe
 from .sources import check_model, local_rate, near_region, sample, sample_near, sample_outside
 from .species import BA_GROUPS, injection_shape, normalise_injection, spallation_rate
@@ -80,6 +80,17 @@ class Scenario:
         None for burst injection; otherwise the remnant lifetime (Myr) of
         BA's continuous-escape scenario (particles of energy E leave at
         :func:`crlib.diffusion.escape_time`).
+    escape_beta : float or None
+        None (default): every injection follows ``injection_index`` with the
+        exponential cut-off, also with continuous escape, so all earlier results are
+        unchanged.  A number β (needs ``tau_snr``): the particles leave with BA's
+        escaping spectrum E^-(2 + β/α), sharply cut at Z E_max,p
+        (:func:`crlib.diffusion.escape_spectrum`, α from
+        :func:`crlib.diffusion.escape_alpha` with ``tau_snr`` and ``E_max_p``), and
+        ``injection_index`` is not used; BA's choice
+        β = α(γ_obs − 2 − δ) (:func:`crlib.diffusion.adjusted_beta`, BA §4.1,
+        :ref:`model-ensembles`) gives the burst case's slope.  β must make
+        2 + β/α lie in (1, 4).
     E_max_p : float
         Proton maximum energy, GeV.
     tol : float
@@ -135,6 +146,7 @@ class Scenario:
     near_radius: Optional[float] = None
     min_age: float = 0.0
     causal: bool = False
+    escape_beta: Optional[float] = None
 
     def __post_init__(self):
         check_model("sources", self.sources)
@@ -152,6 +164,15 @@ class Scenario:
         if self.tau_snr is not None:
             object.__setattr__(self, "tau_snr", _v.positive("tau_snr", _v.as_float("tau_snr", self.tau_snr)))
         object.__setattr__(self, "E_max_p", _v.positive("E_max_p", _v.as_float("E_max_p", self.E_max_p)))
+        if self.escape_beta is not None:
+            if self.tau_snr is None:
+                raise ValueError("escape_beta needs continuous escape (a tau_snr), got tau_snr=None")
+            beta = _v.as_float("escape_beta", self.escape_beta)
+            escape_spectrum(TeV, 1.0, beta, tau_SNR=self.tau_snr, E_M_p=self.E_max_p)  # slope range
+            if not self.E_max_p > TeV:
+                raise ValueError(f"escape_beta needs E_max_p > 1 TeV (the normalisation energy), "
+                                 f"got {self.E_max_p!r}")
+            object.__setattr__(self, "escape_beta", beta)
         object.__setattr__(self, "tol", _v.tolerance("tol", self.tol))
         if self.scheme not in ("auto", "sh"):
             raise ValueError(f"scheme must be 'auto' or 'sh', got {self.scheme!r}")
@@ -221,7 +242,17 @@ def channels(scenario):
     span = sc.sources.averaging_span(sc.T)
     K = normalise_injection(sc.species, D_ref, sc.H, local_rate(sc.sources, sc.rate, T=span),
                             sc.injection_index, E_max_p=sc.E_max_p)
-    shape = np.stack([injection_shape(E, s, sc.injection_index, sc.E_max_p) for s in sc.species])
+    if sc.escape_beta is None:
+        shape = np.stack([injection_shape(E, s, sc.injection_index, sc.E_max_p) for s in sc.species])
+    else:                 # BA's escaping spectrum: slope 2 + β/α, sharp cut at Z E_max,p
+        slope = 2.0 + sc.escape_beta / escape_alpha(tau_SNR=sc.tau_snr, E_M_p=sc.E_max_p)
+        esc = dict(beta=sc.escape_beta, tau_SNR=sc.tau_snr, E_M_p=sc.E_max_p)
+        K = normalise_injection(sc.species, D_ref, sc.H, local_rate(sc.sources, sc.rate, T=span),
+                                slope, E_max_p=sc.E_max_p)
+        # the same flux at 1 TeV with the sharp cut-off in place of the exponential one
+        K = K * np.array([injection_shape(TeV, s, slope, sc.E_max_p) / escape_spectrum(TeV, s.Z, **esc)
+                          for s in sc.species])
+        shape = np.stack([escape_spectrum(E, s.Z, **esc) for s in sc.species])
     return Channels(D=D, gamma=gamma, delay=np.asarray(delay, float), weight=K[:, None] * shape)
 
 

@@ -242,3 +242,54 @@ def test_plot_bands_draws_the_quantiles_of_bands():
     with pytest.raises(ValueError):
         plot_bands(ax, E, A[:, :3])
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- the ledger's counts
+def _ledger():
+    import importlib
+    import pathlib
+    import sys
+    book = str(pathlib.Path(__file__).resolve().parents[1] / "book")
+    if book not in sys.path:
+        sys.path.insert(0, book)
+    return importlib.import_module("_ledger")
+
+
+@pytest.mark.parametrize("n", [1, 10, 64, 128, 1000])
+def test_zero_and_full_counts_print_the_one_sided_wilson_limit(n):
+    from scipy.stats import norm
+    L = _ledger()
+    z = norm.ppf(L.LIMIT_CL)
+    up, low = L.Fraction(0, n).limit(), L.Fraction(n, n).limit()
+    # Wilson score bound at k = 0 (k = n) in closed form: z²/(n + z²) (n/(n + z²))
+    assert up == pytest.approx(z ** 2 / (n + z ** 2), rel=1e-12)
+    assert low == pytest.approx(n / (n + z ** 2), rel=1e-12)
+    s0, s1 = L.fmt(L.Fraction(0, n), pct=True), L.fmt(L.Fraction(n, n), pct=True)
+    assert s0.startswith("< ") and f"0 of {n})" in s0 and "±" not in s0
+    assert s1.startswith("> ") and f"{n} of {n})" in s1 and "±" not in s1
+    # printed limits are rounded outwards: still an upper (lower) limit
+    assert float(s0.split()[1]) >= 100 * up and float(s1.split()[1]) <= 100 * low
+    # the chance of seeing 0 of n when the true fraction is at the limit: about
+    # exp(-z²) = 6.7 % for large n (Wilson is a little less conservative than the exact 5 %)
+    if n >= 10:
+        assert 0.05 < (1 - up) ** n < 0.1
+
+
+@pytest.mark.parametrize("n", [3, 50, 128])
+def test_no_count_prints_plus_minus_zero(n):
+    L = _ledger()
+    for k in range(n + 1):
+        s = L.fmt(L.Fraction(k, n), pct=True)
+        assert "± 0 %" not in s and "± 0.0 %" not in s, s
+        assert ("±" in s) == (0 < k < n)
+
+
+def test_ledger_fmt_refuses_a_missing_error():
+    L = _ledger()
+    from crlib.ensemble import Estimate
+    with pytest.raises(ValueError, match="zero error"):
+        L.fmt(Estimate(0.3, 0.0, 0.3, 0.3))
+    with pytest.raises(ValueError, match="counts"):
+        L.fmt(Estimate(0.0, 0.0, 0.0, 0.0), pct=True)
+    # a small error gets the decimals it needs instead of rounding to zero
+    assert L.fmt(Estimate(0.3612, 0.0004, 0, 0)) == "0.3612 ± 0.0004"
