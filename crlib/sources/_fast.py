@@ -287,3 +287,139 @@ def moving_positions(rng, t, f_arm, sigma, omega, r_d, z_g, K, r0, th0, rot):
         _polar_to_xy(r, phi, x, y, i0)
         _heights(raw[2 * nb:3 * nb], lg[nb:], z_g, z, i0)
     return x, y, z, arm
+
+
+# ------------------------------------------------------------------ near-Sun region (sample_near)
+@njit(cache=True)
+def _near_propose(raw, cum, lo, hi, part, r, frac):
+    """Part (by the cumulative envelope fractions ``cum``), latent radius uniform on the part's
+    [lo, hi], and the part-conditional fraction (uniform in [0, 1)) of each proposal.
+
+    Words: raw[i] chooses the part, raw[n + i] the radius.
+    """
+    n = r.size
+    m = cum.size
+    for i in range(n):
+        u = _open_uniform(raw[i])
+        p = 0
+        for j in range(m - 1):              # branch-free: the number of cum[j] <= u
+            p += u >= cum[j]
+        c0 = cum[p - 1] if p > 0 else 0.0
+        part[i] = p
+        frac[i] = min((u - c0) / (cum[p] - c0), 1.0 - 1e-16)
+        r[i] = lo[p] + (hi[p] - lo[p]) * _open_uniform(raw[n + i])
+
+
+@njit(cache=True)
+def _near_logratio(r, lr, part, lmode, mode, shape, scale, out):
+    """log(pdf(r) / pdf(mode_p)) for the Gamma(shape, scale) pdf (<= 0 on the part)."""
+    for i in range(r.size):
+        p = part[i]
+        out[i] = (shape - 1.0) * (lr[i] - lmode[p]) - (r[i] - mode[p]) / scale
+
+
+@njit(cache=True)
+def _near_accept(raw, ratio, part, arm_of, r, lr, frac, t, rn, a, b, half, sigma,
+                 fast_arms, K, lr0, th0, rot, omega, out_r, out_phi, out_t, out_arm, out_r1, out_s):
+    """Thinning: keep proposal i if u_i < ratio_i and, for arm parts, a <= r + sigma g_i <= b.
+
+    Kept sources are written in order (so their ages stay ascending): radius and
+    azimuth (disk: phi = half (2 frac - 1); arm with ``fast_arms``: the
+    MovingSpiralArms centroid K ln(r'/r0) + theta0 + rot - omega t), age, arm,
+    and the latent r' and offset s.  Returns the number kept.  Words: raw[i].
+    """
+    m = 0
+    for i in range(r.size):                 # branch-free compaction: write at m, advance if kept
+        k = arm_of[part[i]]
+        on = k >= 0
+        s = sigma * rn[i] if on else 0.0
+        rr = r[i] + s
+        keep = (_open_uniform(raw[i]) < ratio[i]) and (a <= rr <= b or not on)
+        out_r[m] = rr
+        out_s[m] = s
+        if on:
+            if fast_arms:
+                out_phi[m] = K[k] * (lr[i] - lr0[k]) + th0[k] + rot - omega * t[i]
+        else:
+            out_phi[m] = half * (2.0 * frac[i] - 1.0)
+        out_t[m] = t[i]
+        out_arm[m] = k
+        out_r1[m] = r[i]
+        m += keep
+    return m
+
+
+def near_draw(rng, n_prop, T, cum, lo, hi, arm_of, mode, shape, scale, a, b, half,
+              sigma, fast_arms, K, r0, th0, rot, omega):
+    """Sources inside the near-Sun region S by thinning ``n_prop`` envelope proposals.
+
+    The proposals are a Poisson process in (part, latent radius, age) with
+    ascending ages (:func:`sorted_ages`); each is kept with probability
+    pdf(r)/pdf(mode_part) and, for arm parts, if r + sigma g lands in [a, b]
+    (g standard normal: the joint thinning of (r', s) that is the old
+    "probability of landing times the truncated normal").  Returns radius,
+    azimuth, age, arm, latent r' and offset s of the kept sources, ages
+    ascending (azimuths of arm sources only with ``fast_arms``).
+    """
+    t = sorted_ages(rng, n_prop, 0.0, T)
+    raw = _raw(rng, 3 * n_prop)
+    part = np.empty(n_prop, dtype=np.int64)
+    r, frac = np.empty(n_prop), np.empty(n_prop)
+    _near_propose(raw[:2 * n_prop], cum, lo, hi, part, r, frac)
+    lr = np.log(r)
+    ratio = np.empty(n_prop)
+    _near_logratio(r, lr, part, np.log(mode), mode, shape, scale, ratio)
+    np.exp(ratio, out=ratio)
+    rn = rng.standard_normal(n_prop) if sigma > 0 else np.zeros(n_prop)
+    out = [np.empty(n_prop) for _ in range(3)] + [np.empty(n_prop, dtype=np.int64)] + \
+        [np.empty(n_prop) for _ in range(2)]
+    m = _near_accept(raw[2 * n_prop:], ratio, part, arm_of, r, lr, frac, t, rn, a, b, half,
+                     sigma, fast_arms, K, np.log(r0), th0, rot, omega, *out)
+    return tuple(q[:m] for q in out)       # views: the caller copies what it keeps
+
+
+def xy_heights(rng, r, phi, z_g):
+    """x, y = r (cos phi, sin phi) and Laplace(z_g) heights (one word each) for arrays r, phi."""
+    n = r.size
+    x, y = np.empty(n), np.empty(n)
+    _polar_to_xy(r, phi, x, y, 0)
+    return x, y, laplace(rng, z_g, n)
+
+
+def laplace(rng, z_g, n):
+    """``n`` Laplace(0, z_g) draws: a random sign (lowest bit) times z_g (-log u) (top 53 bits)."""
+    raw = _raw(rng, n)
+    z = np.empty(n)
+    _fill(raw, 0, 0, z)
+    np.log(z, out=z)
+    _heights(raw, z, z_g, z, 0)
+    return z
+
+
+@njit(cache=True)
+def split_near(x, y, z, t, arm, x0, radius):
+    """Split sources into those with (x - x0)^2 + y^2 < radius^2 and the others, keeping order.
+
+    Returns (x, y, z, t, arm) of the close sources, then of the others (fresh arrays).
+    """
+    n = x.size
+    close = np.empty(n, dtype=np.bool_)
+    nc = 0
+    r2 = radius * radius
+    for i in range(n):
+        c = (x[i] - x0) ** 2 + y[i] ** 2 < r2
+        close[i] = c
+        nc += c
+    xa, ya, za, ta, aa = np.empty(nc), np.empty(nc), np.empty(nc), np.empty(nc), np.empty(nc, np.int64)
+    nf = n - nc
+    xb, yb, zb, tb, ab = np.empty(nf), np.empty(nf), np.empty(nf), np.empty(nf), np.empty(nf, np.int64)
+    j = 0
+    k = 0
+    for i in range(n):
+        if close[i]:
+            xa[j], ya[j], za[j], ta[j], aa[j] = x[i], y[i], z[i], t[i], arm[i]
+            j += 1
+        else:
+            xb[k], yb[k], zb[k], tb[k], ab[k] = x[i], y[i], z[i], t[i], arm[i]
+            k += 1
+    return xa, ya, za, ta, aa, xb, yb, zb, tb, ab
