@@ -38,7 +38,7 @@ def _trusted(method):
 
     It must return fresh contiguous float64 x, y, z and int64 arm arrays of
     the length of ``t``, finite, arm in -1..3 (the built-in fast samplers of
-    :mod:`crlib.sources._fast` do).  A subclass that overrides ``positions``
+    ``crlib.sources._fast`` do).  A subclass that overrides ``positions``
     loses the mark and gets the validated path.
     """
     method._trusted = True
@@ -199,7 +199,7 @@ class Cylindrical(SourceModel):
 
     @_trusted
     def positions(self, rng, t):
-        """x, y, z, arm of sources of ages ``t``: the fast sampler of :mod:`crlib.sources._fast`."""
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
         return _fast.disk_positions(rng, t.shape[0], 4, R_SUN / self.beta, self.z_g)
 
     def density(self, r, phi, T=None, age=None):
@@ -285,7 +285,7 @@ class SpiralArms(_ArmPattern, SourceModel):
 
     @_trusted
     def positions(self, rng, t):
-        """x, y, z, arm of sources of ages ``t``: the fast sampler of :mod:`crlib.sources._fast`."""
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
         return _fast.spiral_positions(rng, t.shape[0], R_SUN / self.beta, self.w, self.r_spread,
                                       self.z_g, *_arm_table(), PLACEMENTS[self.placement])
 
@@ -328,7 +328,7 @@ class ExponentialDisk(SourceModel):
 
     @_trusted
     def positions(self, rng, t):
-        """x, y, z, arm of sources of ages ``t``: the fast sampler of :mod:`crlib.sources._fast`."""
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
         return _fast.disk_positions(rng, t.shape[0], 2, self.r_d, self.z_g)
 
     def density(self, r, phi, T=None, age=None):
@@ -440,7 +440,7 @@ class MovingSpiralArms(_ArmPattern, SourceModel):
 
     @_trusted
     def positions(self, rng, t):
-        """x, y, z, arm of sources of ages ``t``: the fast sampler of :mod:`crlib.sources._fast`."""
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
         return _fast.moving_positions(rng, np.ascontiguousarray(t, dtype=np.float64), self.f_arm,
                                       self.sigma_arm, self.omega, self.r_d, self.z_g,
                                       *_arm_table(), PLACEMENTS[self.placement])
