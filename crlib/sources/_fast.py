@@ -305,18 +305,24 @@ def moving_positions(rng, t, f_arm, sigma, omega, r_d, z_g, K, r0, th0, rot):
 # ------------------------------------------------------------------ near-Sun region (sample_near)
 @njit(cache=True)
 def _near_propose(raw, cum, lo, hi, part, r, frac):
-    """Part (by the cumulative envelope fractions ``cum``), latent radius uniform on the part's
-    [lo, hi], and the part-conditional fraction (uniform in [0, 1)) of each proposal.
+    """Piece (by the cumulative envelope fractions ``cum``), latent radius uniform on the
+    piece's [lo, hi], and the piece-conditional fraction (uniform in [0, 1)) of each proposal.
 
-    Words: raw[i] chooses the part, raw[n + i] the radius.
+    Words: raw[i] chooses the piece (binary search), raw[n + i] the radius.
     """
     n = r.size
     m = cum.size
+    step0 = 1
+    while step0 < m:
+        step0 *= 2
     for i in range(n):
         u = _open_uniform(raw[i])
-        p = 0
-        for j in range(m - 1):              # branch-free: the number of cum[j] <= u
-            p += u >= cum[j]
+        p = 0                               # the number of cum[j] <= u, by bisection
+        step = step0
+        while step > 0:
+            if p + step <= m - 1 and cum[p + step - 1] <= u:
+                p += step
+            step //= 2
         c0 = cum[p - 1] if p > 0 else 0.0
         part[i] = p
         frac[i] = min((u - c0) / (cum[p] - c0), 1.0 - 1e-16)
@@ -331,10 +337,25 @@ def _near_logratio(r, lr, part, lmode, mode, shape, scale, out):
         out[i] = (shape - 1.0) * (lr[i] - lmode[p]) - (r[i] - mode[p]) / scale
 
 
+_SQRT_HALF = math.sqrt(0.5)
+
+
 @njit(cache=True)
-def _near_accept(raw, ratio, part, arm_of, r, lr, frac, t, rn, a, b, half, sigma,
+def _land(r1, a, b, sigma):
+    """P(a <= r1 + s <= b), s ~ Normal(0, sigma), from the tail on r1's side (no cancellation)."""
+    za = (a - r1) / sigma
+    zb = (b - r1) / sigma
+    if r1 < a:
+        return 0.5 * (math.erfc(za * _SQRT_HALF) - math.erfc(zb * _SQRT_HALF))
+    return 0.5 * (math.erfc(-zb * _SQRT_HALF) - math.erfc(-za * _SQRT_HALF))
+
+
+@njit(cache=True)
+def _near_accept(raw, ratio, part, arm_of, kind, pl, r, lr, frac, t, rn, a, b, half, sigma,
                  fast_arms, K, lr0, th0, rot, omega, out_r, out_phi, out_t, out_arm, out_r1, out_s):
-    """Thinning: keep proposal i if u_i < ratio_i and, for arm parts, a <= r + sigma g_i <= b.
+    """Thinning: keep proposal i if u_i < ratio_i and, for arm pieces of kind 0,
+    a <= r + sigma g_i <= b; for kind 1, if u_i < ratio_i P(land | r) / pl (the offset
+    is then left NaN, for the caller to draw from the truncated normal).
 
     Kept sources are written in order (so their ages stay ascending): radius and
     azimuth (disk: phi = half (2 frac - 1); arm with ``fast_arms``: the
@@ -342,15 +363,22 @@ def _near_accept(raw, ratio, part, arm_of, r, lr, frac, t, rn, a, b, half, sigma
     and the latent r' and offset s.  Returns the number kept.  Words: raw[i].
     """
     m = 0
-    for i in range(r.size):                 # branch-free compaction: write at m, advance if kept
-        k = arm_of[part[i]]
-        on = k >= 0
-        s = sigma * rn[i] if on else 0.0
-        rr = r[i] + s
-        keep = (_open_uniform(raw[i]) < ratio[i]) and (a <= rr <= b or not on)
+    for i in range(r.size):                 # compaction: write at m, advance if kept
+        p = part[i]
+        k = arm_of[p]
+        u = _open_uniform(raw[i])
+        if kind[p] == 0:
+            on = k >= 0
+            s = sigma * rn[i] if on else 0.0
+            rr = r[i] + s
+            keep = (u < ratio[i]) and (a <= rr <= b or not on)
+        else:
+            s = np.nan
+            rr = np.nan
+            keep = u < ratio[i] * (_land(r[i], a, b, sigma) / pl[p])
         out_r[m] = rr
         out_s[m] = s
-        if on:
+        if k >= 0:
             if fast_arms:
                 out_phi[m] = K[k] * (lr[i] - lr0[k]) + th0[k] + rot - omega * t[i]
         else:
@@ -362,15 +390,15 @@ def _near_accept(raw, ratio, part, arm_of, r, lr, frac, t, rn, a, b, half, sigma
     return m
 
 
-def near_draw(rng, n_prop, T, cum, lo, hi, arm_of, mode, shape, scale, a, b, half,
+def near_draw(rng, n_prop, T, cum, lo, hi, arm_of, mode, kind, pl, shape, scale, a, b, half,
               sigma, fast_arms, K, r0, th0, rot, omega):
     """Sources inside the near-Sun region S by thinning ``n_prop`` envelope proposals.
 
     The proposals are a Poisson process in (part, latent radius, age) with
     ascending ages (:func:`sorted_ages`); each is kept with probability
-    pdf(r)/pdf(mode_part) and, for arm parts, if r + sigma g lands in [a, b]
-    (g standard normal: the joint thinning of (r', s) that is the old
-    "probability of landing times the truncated normal").  Returns radius,
+    pdf(r)/pdf(mode_part) and, for arm pieces of kind 0, if r + sigma g lands
+    in [a, b] (g standard normal: the joint thinning of (r', s)); for kind 1
+    with the extra probability P(land | r) / pl (s left NaN for the caller).  Returns radius,
     azimuth, age, arm, latent r' and offset s of the kept sources, ages
     ascending (azimuths of arm sources only with ``fast_arms``).
     """
@@ -386,8 +414,8 @@ def near_draw(rng, n_prop, T, cum, lo, hi, arm_of, mode, shape, scale, a, b, hal
     rn = rng.standard_normal(n_prop) if sigma > 0 else np.zeros(n_prop)
     out = [np.empty(n_prop) for _ in range(3)] + [np.empty(n_prop, dtype=np.int64)] + \
         [np.empty(n_prop) for _ in range(2)]
-    m = _near_accept(raw[2 * n_prop:], ratio, part, arm_of, r, lr, frac, t, rn, a, b, half,
-                     sigma, fast_arms, K, np.log(r0), th0, rot, omega, *out)
+    m = _near_accept(raw[2 * n_prop:], ratio, part, arm_of, kind, pl, r, lr, frac, t, rn, a, b,
+                     half, sigma, fast_arms, K, np.log(r0), th0, rot, omega, *out)
     return tuple(q[:m] for q in out)       # views: the caller copies what it keeps
 
 

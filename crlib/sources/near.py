@@ -152,46 +152,108 @@ def _check_edges(edges, T, exact):
     return edges
 
 
+#: Widths (kpc) of the pieces of the thinning envelope: inside the annulus (where the Gamma pdf
+#: varies slowly), and, in units of sigma_arm, outside it (where the landing probability of an
+#: arm source falls fast).
+_PIECE_IN = 0.5
+_PIECE_OUT = 0.5
+
+
+def _land(r1, a, b, sig):
+    """P(a <= r1 + s <= b), s ~ Normal(0, sig), for r1 < a or r1 > b without cancellation."""
+    from scipy.special import ndtr
+
+    r1 = np.asarray(r1, dtype=float)
+    za, zb = (a - r1) / sig, (b - r1) / sig
+    return np.where(r1 < a, ndtr(-za) - ndtr(-zb), ndtr(zb) - ndtr(za))
+
+
+def _pieces(l, h, width):
+    n = max(1, int(math.ceil((h - l) / width - 1e-9)))
+    e = np.linspace(l, h, n + 1)
+    return list(zip(e[:-1], e[1:]))
+
+
+@functools.lru_cache(maxsize=64)
 def _parts(model, reg):
-    """Envelope of the thinning in S: per part (the disk wedge, then each arm interval) the
-    latent-radius range, the point where the Gamma pdf peaks on it, the arm index (-1: disk)
-    and the envelope mass per source (weight x pdf maximum x range)."""
+    """Envelope of the thinning in S, as pieces of the latent radius.
+
+    Per piece: arm index (-1: disk), radius range, the point where the Gamma
+    pdf peaks on it, its kind (0: kept by pdf and, for arm sources, by the
+    landing of r' + s, s drawn with the proposal; 1: an arm piece outside the
+    annulus, kept by pdf x P(land) / its maximum on the piece, s drawn
+    afterwards from the truncated normal), that maximum (1 for kind 0), and the
+    cumulative envelope fractions and total envelope mass per source (weight x
+    pdf maximum x P(land) maximum x range).  The disk wedge and each arm
+    interval inside [a, b] are cut into pieces of at most ``_PIECE_IN`` kpc, the
+    arm intervals outside [a, b] into pieces of ``_PIECE_OUT`` sigma_arm.
+    """
     shape, scale = model.radial_law()
     f_arm = model.arm_fraction
-    rows = [(-1, reg.a, reg.b, (1.0 - f_arm) * reg.half_angle / math.pi)]
-    rows += [(k, lo, hi, f_arm * 0.25) for k, lo, hi, _ in reg.arm_intervals]
-    arm_of, lo, hi, mode, env = [], [], [], [], []
-    for k, l, h, wgt in rows:
-        m = min(max((shape - 1.0) * scale, l), h)
-        e = wgt * _gamma_pdf_max(l, h, shape, scale) * (h - l)
+    sig = model.arm_sigma
+    a, b = reg.a, reg.b
+    rows = [(-1, l, h, (1.0 - f_arm) * reg.half_angle / math.pi, 0, 1.0)
+            for l, h in _pieces(a, b, _PIECE_IN)]
+    for k, lo, hi, _ in reg.arm_intervals:
+        w = f_arm * 0.25
+        if lo < a:
+            for l, h in _pieces(lo, min(hi, a), _PIECE_OUT * sig):
+                rows.append((k, l, h, w, 1, float(_land(h, a, b, sig))))
+        if hi > a and lo < b:
+            rows += [(k, l, h, w, 0, 1.0) for l, h in _pieces(max(lo, a), min(hi, b), _PIECE_IN)]
+        if hi > b:
+            for l, h in _pieces(max(lo, b), hi, _PIECE_OUT * sig):
+                rows.append((k, l, h, w, 1, float(_land(l, a, b, sig))))
+    cols = [[] for _ in range(7)]
+    for k, l, h, wgt, kind, pl in rows:
+        e = wgt * _gamma_pdf_max(l, h, shape, scale) * pl * (h - l)
         if e > 0.0:
-            arm_of.append(k), lo.append(l), hi.append(h), mode.append(m), env.append(e)
+            for c, val in zip(cols, (k, l, h, min(max((shape - 1.0) * scale, l), h), kind, pl, e)):
+                c.append(val)
+    arm_of, lo, hi, mode, kind, pl, env = cols
     env = np.array(env)
     cum = np.cumsum(env) / env.sum()
     cum[-1] = 1.0
     return (np.array(arm_of, dtype=np.int64), np.array(lo), np.array(hi), np.array(mode),
-            float(env.sum()), cum)
+            np.array(kind, dtype=np.int64), np.array(pl), float(env.sum()), cum)
 
 
 def _draw_in_S(model, rate, reg, rng):
     """Sources inside S, ages ascending: radius, azimuth, arm, age.
 
-    One thinned Poisson process over all parts of S (:func:`_fast.near_draw`):
-    proposals from the envelope of :func:`_parts` in age order, kept with
+    One thinned Poisson process over all pieces of S (``_fast.near_draw``):
+    proposals from the envelope of ``_parts`` in age order, kept with
     probability pdf(r)/max pdf and, for arm sources, when r' + s lands in the
-    annulus.  MovingSpiralArms' arm azimuths are computed in the kernel; other
-    models with arms go through ``model.arm_source_positions``.
+    annulus (kind 0) or with probability P(land | r') / max P(land) (kind 1,
+    outside the annulus; s then from the normal truncated to the landing
+    interval, by inversion).  MovingSpiralArms' arm azimuths are computed in
+    the kernel; other models with arms go through ``model.arm_source_positions``.
     """
+    from scipy.special import ndtr, ndtri
+
     shape, scale = model.radial_law()
-    arm_of, lo, hi, mode, env, cum = _parts(model, reg)
+    arm_of, lo, hi, mode, kind, pl, env, cum = _parts(model, reg)
     n_prop = int(rng.poisson(rate * reg.T * env))
     fast = type(model) is MovingSpiralArms
     K, r0, th0 = (np.ascontiguousarray(FK06_ARMS[:, j]) for j in range(3))
     rot = PLACEMENTS[model.placement] if fast else 0.0
     omega = model.omega if fast else 0.0
+    sig = float(model.arm_sigma)
     r, phi, t, arm, r1, s = _fast.near_draw(
-        rng, n_prop, reg.T, cum, lo, hi, arm_of, mode, float(shape), float(scale), reg.a, reg.b,
-        reg.half_angle, float(model.arm_sigma), fast, K, r0, th0, rot, omega)
+        rng, n_prop, reg.T, cum, lo, hi, arm_of, mode, kind, pl, float(shape), float(scale),
+        reg.a, reg.b, reg.half_angle, sig, fast, K, r0, th0, rot, omega)
+    late = np.flatnonzero(np.isnan(s))          # kind-1 sources: offset from the truncated normal
+    if late.size:
+        q = r1[late]
+        za, zb = (reg.a - q) / sig, (reg.b - q) / sig
+        u = rng.random(late.size)
+        left = q < reg.a
+        # upper tails for r' < a, lower tails for r' > b: no cancellation near 1
+        v = np.where(left, ndtr(-zb) + (ndtr(-za) - ndtr(-zb)) * u,
+                     ndtr(za) + (ndtr(zb) - ndtr(za)) * u)
+        z = np.where(left, -ndtri(v), ndtri(v))
+        s[late] = sig * z
+        r[late] = np.clip(q + s[late], reg.a, reg.b)
     on = arm >= 0
     if not fast and np.any(on):
         phi[on], r[on] = model.arm_source_positions(t[on], r1[on], arm[on], s[on])
