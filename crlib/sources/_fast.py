@@ -315,14 +315,16 @@ def _near_propose(raw, cum, lo, hi, part, r, frac):
     step0 = 1
     while step0 < m:
         step0 *= 2
+    pad = np.full(step0, 2.0)           # cum padded with values > 1 (never <= u)
+    pad[:m] = cum
     for i in range(n):
         u = _open_uniform(raw[i])
-        p = 0                               # the number of cum[j] <= u, by bisection
-        step = step0
+        p = 0                           # the number of cum[j] <= u, by branch-free bisection
+        step = step0 // 2
         while step > 0:
-            if p + step <= m - 1 and cum[p + step - 1] <= u:
-                p += step
+            p += step * (pad[p + step - 1] <= u)
             step //= 2
+        p += pad[p] <= u                # cum[m - 1] = 1 > u, so p <= m - 1
         c0 = cum[p - 1] if p > 0 else 0.0
         part[i] = p
         frac[i] = min((u - c0) / (cum[p] - c0), 1.0 - 1e-16)
@@ -359,30 +361,28 @@ def _near_accept(raw, ratio, part, arm_of, kind, pl, r, lr, frac, t, rn, a, b, h
 
     Kept sources are written in order (so their ages stay ascending): radius and
     azimuth (disk: phi = half (2 frac - 1); arm with ``fast_arms``: the
-    MovingSpiralArms centroid K ln(r'/r0) + theta0 + rot - omega t), age, arm,
-    and the latent r' and offset s.  Returns the number kept.  Words: raw[i].
+    MovingSpiralArms centroid K ln(r'/r0) + theta0 + rot - omega t; without, a
+    placeholder), age, arm, and the latent r' and offset s.  Returns the number
+    kept.  Words: raw[i].
     """
     m = 0
     for i in range(r.size):                 # compaction: write at m, advance if kept
         p = part[i]
         k = arm_of[p]
+        on = k >= 0
+        kk = k if on else 0
         u = _open_uniform(raw[i])
-        if kind[p] == 0:
-            on = k >= 0
-            s = sigma * rn[i] if on else 0.0
-            rr = r[i] + s
-            keep = (u < ratio[i]) and (a <= rr <= b or not on)
-        else:
+        s = sigma * rn[i] if on else 0.0
+        rr = r[i] + s
+        keep = (u < ratio[i]) & (((a <= rr) & (rr <= b)) | (not on))
+        if kind[p] != 0:                    # outer arm piece (rare)
             s = np.nan
             rr = np.nan
             keep = u < ratio[i] * (_land(r[i], a, b, sigma) / pl[p])
+        phi_arm = K[kk] * (lr[i] - lr0[kk]) + th0[kk] + rot - omega * t[i]
+        out_phi[m] = phi_arm if on else half * (2.0 * frac[i] - 1.0)
         out_r[m] = rr
         out_s[m] = s
-        if k >= 0:
-            if fast_arms:
-                out_phi[m] = K[k] * (lr[i] - lr0[k]) + th0[k] + rot - omega * t[i]
-        else:
-            out_phi[m] = half * (2.0 * frac[i] - 1.0)
         out_t[m] = t[i]
         out_arm[m] = k
         out_r1[m] = r[i]
