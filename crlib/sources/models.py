@@ -70,7 +70,10 @@ class SourceModel:
     arm of sources of given ages) and :meth:`density`; the defaults of the
     other methods describe a static model with a Gamma radial law and
     exponential heights of scale ``z_g``.  A subclass that needs no arguments
-    ``T``/``age`` calls ``self._static(T, age)`` in :meth:`density`.
+    ``T``/``age`` calls ``self._static(T, age)`` in :meth:`density`.  The four
+    built-in models override :meth:`positions` with the numba samplers of
+    ``crlib.sources._fast`` (same laws, other random numbers per seed); their
+    ``_polar`` remains as the generic path the tests compare with.
     """
 
     #: Whether the near-Sun sampler (:func:`crlib.sources.near_region`) supports the model.
