@@ -588,3 +588,32 @@ def test_sample_near_deterministic_and_sorted():
     np.testing.assert_array_equal(a[2], b[2])
     c = S.sample_near(sc.sources, sc.rate, sc.T, 6, sc.near_radius, edges)
     assert not np.array_equal(a[0].x, c[0].x)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_thinning_envelope_bounds_the_intensity(name):
+    """Every piece of the envelope bounds what it thins: pdf(r) <= pdf(mode) on the piece and,
+    outside the annulus, P(land | r') <= the piece's bound; the pieces tile the region's
+    radius ranges (disk and each arm interval) without gaps or overlaps."""
+    from crlib.sources import near as N
+    from crlib.sources._kernels import gamma_pdf
+
+    model = MODELS[name]
+    reg = S.near_region(model, 2.5, 8.0)
+    arm_of, lo, hi, mode, kind, pl, env, cum = N._parts(model, reg)
+    shape, scale = model.radial_law()
+    assert np.all(np.diff(cum) >= 0) and cum[-1] == 1.0 and env > reg.p_S
+    for p in range(arm_of.size):
+        r = np.linspace(lo[p], hi[p], 2001)
+        assert np.all(gamma_pdf(r, shape, scale) <= gamma_pdf(mode[p], shape, scale) * (1 + 1e-12))
+        if kind[p] == 1:
+            assert arm_of[p] >= 0 and (hi[p] <= reg.a or lo[p] >= reg.b)
+            land = N._land(r, reg.a, reg.b, model.arm_sigma)
+            assert np.all(land <= pl[p] * (1 + 1e-12)) and np.isclose(land.max(), pl[p], rtol=1e-9)
+    width = {k: sum(hi[p] - lo[p] for p in range(arm_of.size) if arm_of[p] == k) for k in range(-1, 4)}
+    assert math.isclose(width[-1], reg.b - reg.a, rel_tol=1e-12) or model.arm_fraction == 1.0
+    for k in range(4):
+        ivs = [iv for iv in reg.arm_intervals if iv[0] == k]
+        assert math.isclose(width[k], sum(h - l for _, l, h, _ in ivs), rel_tol=1e-9, abs_tol=1e-12)
+    # the envelope mass exceeds p_S by little (the acceptance of the thinning)
+    assert reg.p_S / env > 0.85

@@ -212,7 +212,7 @@ def _parts(model, reg):
                 c.append(val)
     arm_of, lo, hi, mode, kind, pl, env = cols
     env = np.array(env)
-    cum = np.cumsum(env) / env.sum()
+    cum = np.minimum(np.cumsum(env) / env.sum(), 1.0)   # ascending, ending at exactly 1
     cum[-1] = 1.0
     return (np.array(arm_of, dtype=np.int64), np.array(lo), np.array(hi), np.array(mode),
             np.array(kind, dtype=np.int64), np.array(pl), float(env.sum()), cum)
