@@ -1,40 +1,78 @@
-"""Sampling throughput of crlib.sources, as ratios measured in one run.
+"""Sampling cost of crlib.sources, normalised to a reference machine.
 
-Prints sources per second for each model (best of 5 runs of about 2e6
-sources) and, for reference, the throughput of ``rng.random`` (uniform
-float64 draws per second) in the same process.  The last line is the
-cylindrical model's throughput divided by rng.random's.
+Prints the ``numpy.exp`` reference rate (float64 elements per second, best of
+many runs interleaved with the measurements), then for each source model the
+time to sample BA's history (``sample(model, 1/(30 yr), 80 Myr)``, about
+2.7e6 sources) per 1e6 sources, and the time of ``sample_near`` for one
+realization of SH's nominal scenario (``crlib.presets.sh_scenario()``).  Each
+time is followed by its normalised value, seconds x rate / 1.5e9 (the time on
+a machine doing 1.5e9 ``numpy.exp`` elements per second).  Times are the best
+of ``--repeat`` runs; on a shared machine compare ratios from one run.
+
+Run as ``python bench/sources.py [--repeat N]``.
 """
 
+import argparse
 import time
 
 import numpy as np
 
+from crlib import ensemble as ens
 from crlib import sources as S
+from crlib.presets import sh_scenario
 from crlib.units import yr
 
+REF = 1.5e9
 
-def best(f, repeat=5):
-    out = []
+
+def exp_rate(x, repeat=5):
+    best = np.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
-        n = f()
-        out.append(n / (time.perf_counter() - t0))
-    return max(out)
+        np.exp(x)
+        best = min(best, time.perf_counter() - t0)
+    return x.size / best
 
 
-def main():
-    rate = 1 / (30 * yr)
-    T = 2e6 / rate                     # about 2e6 sources per catalogue
-    rng = np.random.default_rng(0)
-    models = {"Cylindrical": S.Cylindrical(), "SpiralArms": S.SpiralArms(),
-              "ExponentialDisk": S.ExponentialDisk(), "MovingSpiralArms": S.MovingSpiralArms()}
-    rates = {name: best(lambda m=m: len(S.sample(m, rate, T, rng))) for name, m in models.items()}
-    ref = best(lambda: rng.random(2_000_000).size)
-    for name, r in rates.items():
-        print(f"{name:18s} {r:10.3e} sources/s")
-    print(f"{'rng.random':18s} {ref:10.3e} draws/s")
-    print(f"ratio to rng.random: {rates['Cylindrical'] / ref:.4f}")
+def best_time(f, repeat):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5, help="runs per measurement (best is kept)")
+    args = ap.parse_args(argv)
+    x = np.random.default_rng(0).random(4_000_000)
+    rates = [exp_rate(x)]
+    rate, T = 1.0 / (30.0 * yr), 80.0
+    models = {"Cylindrical": S.Cylindrical(), "ExponentialDisk": S.ExponentialDisk(),
+              "SpiralArms": S.SpiralArms(), "MovingSpiralArms": S.MovingSpiralArms()}
+    out = {}
+    for name, m in models.items():
+        S.sample(m, rate, 1.0, 0)                     # compile / warm up
+        rng = np.random.default_rng(1)
+        n = len(S.sample(m, rate, T, 1))
+        out[name] = best_time(lambda: S.sample(m, rate, T, rng), args.repeat) / (n / 1e6)
+        rates.append(exp_rate(x))
+    sc = sh_scenario()
+    edges = ens._age_edges(sc, ens.channels(sc))
+    S.sample_near(sc.sources, sc.rate, sc.T, 0, sc.near_radius, edges)
+    seeds = iter(range(1, 10 ** 6))
+    t_near = best_time(lambda: [S.sample_near(sc.sources, sc.rate, sc.T, next(seeds),
+                                              sc.near_radius, edges) for _ in range(10)],
+                       args.repeat) / 10
+    rates.append(exp_rate(x))
+    ref = max(rates)
+    print(f"numpy.exp reference rate: {ref:.3e} elements/s")
+    for name, t in out.items():
+        print(f"BA {name}: {t:.4f} s per 1e6 sources (normalised {t * ref / REF:.4f} s)")
+    print(f"SH sample_near: {t_near * 1e3:.2f} ms per realization "
+          f"(normalised {t_near * ref / REF * 1e3:.2f} ms)")
 
 
 if __name__ == "__main__":

@@ -504,3 +504,116 @@ def test_sample_outside_rejects_bad_input():
         S.sample_outside(S.ExponentialDisk(), 0, region, **good)
     with pytest.raises(ValueError, match="sources"):
         dataclasses.replace(sh_scenario(n_energies=2, T=5.0), sources=[1, 2])
+
+
+# ----------------------------------------------------------------------------------------------
+# 8. the thinned proposal process of sample_near (one process over all parts of S, in age order)
+def _latent_sources_in_S(model, region, rng, n):
+    """Sources of the full latent law (numpy, written independently of crlib's samplers) that
+    fall in S: final radius, azimuth, age and arm."""
+    shape, scale = model.radial_law()
+    T = region.T
+    r = rng.gamma(shape, scale, n)
+    phi = rng.uniform(-np.pi, np.pi, n)
+    t = rng.uniform(0.0, T, n)
+    f_arm = model.f_arm if isinstance(model, S.MovingSpiralArms) else 0.0
+    arm = np.where(rng.random(n) < f_arm, rng.integers(0, 4, n), -1)
+    inside = (arm < 0) & (r >= region.a) & (r <= region.b) & (np.abs(phi) <= region.half_angle)
+    r_out = r.copy()
+    if f_arm > 0:
+        reach = S.ARM_REACH * model.sigma_arm
+        s = model.sigma_arm * rng.standard_normal(n)
+        K, r0, th0 = S.FK06_ARMS[np.maximum(arm, 0)].T
+        theta = K * np.log(r / r0) + th0 + S.PLACEMENTS[model.placement]
+        turn = -model.omega * T
+        lo, hi = -region.half_angle - max(0.0, turn), region.half_angle - min(0.0, turn)
+        in_window = ((theta - lo) % (2 * np.pi) <= hi - lo) | (hi - lo >= 2 * np.pi)
+        on = ((arm >= 0) & in_window & (r >= region.a - reach) & (r <= region.b + reach)
+              & (r + s >= region.a) & (r + s <= region.b))
+        inside |= on
+        phi = np.where(arm >= 0, theta - model.omega * t, phi)
+        r_out = np.where(arm >= 0, r + s, r)
+    k = inside
+    return r_out[k], np.angle(np.exp(1j * phi[k])), t[k], arm[k]
+
+
+@pytest.mark.parametrize("name", ["expdisk", "moving", "moving-fast-negative", "moving-full-turn"])
+def test_near_sources_follow_the_latent_law(name):
+    """Sources drawn in S (near + rest) against the full latent law restricted to S by Monte
+    Carlo: radius, azimuth and age per component (KS), arm shares (chi-square), and the
+    Poisson mean of each component against near_region's masses."""
+    model, T, radius = MODELS[name], 4.0, 2.0
+    edges = np.array([0.0, T])
+    cats = []
+    for s in range(6):
+        near, rest, _, reg = S.sample_near(model, RATE, T, 300 + s, radius, edges)
+        cats += [near, rest]
+    r = np.concatenate([np.hypot(c.x, c.y) for c in cats])
+    phi = np.concatenate([np.arctan2(c.y, c.x) for c in cats])
+    t = np.concatenate([c.t for c in cats])
+    arm = np.concatenate([c.arm for c in cats])
+    mr, mphi, mt, marm = _latent_sources_in_S(model, reg, np.random.default_rng(8), 6_000_000)
+    for sel, msel in ((arm < 0, marm < 0), (arm >= 0, marm >= 0)):
+        if msel.sum() < 200:
+            continue
+        for a, b in ((r[sel], mr[msel]), (phi[sel], mphi[msel]), (t[sel], mt[msel])):
+            assert stats.ks_2samp(a, b).pvalue > ALPHA
+    table = np.array([np.bincount(a + 1, minlength=5) for a in (arm, marm)])
+    table = table[:, table.sum(0) > 0]
+    if table.shape[1] > 1:
+        assert stats.chi2_contingency(table).pvalue > ALPHA
+    # Poisson means per component from the region's quadratures
+    f = model.arm_fraction
+    mu = [6 * RATE * T * (1 - f) * reg.disk_mass]
+    mu += [6 * RATE * T * f * 0.25 * sum(iv[3] for iv in reg.arm_intervals if iv[0] == k)
+           for k in range(4)]
+    counts = np.bincount(arm + 1, minlength=5)
+    for c, m in zip(counts, mu):
+        assert abs(c - m) < 4 * math.sqrt(m) + 1e-9, (counts, mu)
+
+
+def test_sample_near_deterministic_and_sorted():
+    """Same seed -> identical near, rest and counts; ages ascend without a sort."""
+    sc = sh_scenario(n_energies=2, T=6.0)
+    edges = np.linspace(0.0, sc.T, 7)
+    a = S.sample_near(sc.sources, sc.rate, sc.T, 5, sc.near_radius, edges)
+    b = S.sample_near(sc.sources, sc.rate, sc.T, np.random.default_rng(5), sc.near_radius, edges)
+    for ca, cb in zip(a[:2], b[:2]):
+        assert len(ca) > 1000
+        for name in ("x", "y", "z", "t", "arm"):
+            np.testing.assert_array_equal(getattr(ca, name), getattr(cb, name))
+            assert not getattr(ca, name).flags.writeable
+        assert np.all(np.diff(ca.t) >= 0) and ca.t_max == sc.T
+        S.Catalogue(ca.x, ca.y, ca.z, ca.t, ca.arm, t_max=ca.t_max)     # would validate
+    np.testing.assert_array_equal(a[2], b[2])
+    c = S.sample_near(sc.sources, sc.rate, sc.T, 6, sc.near_radius, edges)
+    assert not np.array_equal(a[0].x, c[0].x)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_thinning_envelope_bounds_the_intensity(name):
+    """Every piece of the envelope bounds what it thins: pdf(r) <= pdf(mode) on the piece and,
+    outside the annulus, P(land | r') <= the piece's bound; the pieces tile the region's
+    radius ranges (disk and each arm interval) without gaps or overlaps."""
+    from crlib.sources import near as N
+    from crlib.sources._kernels import gamma_pdf
+
+    model = MODELS[name]
+    reg = S.near_region(model, 2.5, 8.0)
+    arm_of, lo, hi, mode, kind, pl, env, cum = N._parts(model, reg)
+    shape, scale = model.radial_law()
+    assert np.all(np.diff(cum) >= 0) and cum[-1] == 1.0 and env > reg.p_S
+    for p in range(arm_of.size):
+        r = np.linspace(lo[p], hi[p], 2001)
+        assert np.all(gamma_pdf(r, shape, scale) <= gamma_pdf(mode[p], shape, scale) * (1 + 1e-12))
+        if kind[p] == 1:
+            assert arm_of[p] >= 0 and (hi[p] <= reg.a or lo[p] >= reg.b)
+            land = N._land(r, reg.a, reg.b, model.arm_sigma)
+            assert np.all(land <= pl[p] * (1 + 1e-12)) and np.isclose(land.max(), pl[p], rtol=1e-9)
+    width = {k: sum(hi[p] - lo[p] for p in range(arm_of.size) if arm_of[p] == k) for k in range(-1, 4)}
+    assert math.isclose(width[-1], reg.b - reg.a, rel_tol=1e-12) or model.arm_fraction == 1.0
+    for k in range(4):
+        ivs = [iv for iv in reg.arm_intervals if iv[0] == k]
+        assert math.isclose(width[k], sum(h - l for _, l, h, _ in ivs), rel_tol=1e-9, abs_tol=1e-12)
+    # the envelope mass exceeds p_S by little (the acceptance of the thinning)
+    assert reg.p_S / env > 0.85

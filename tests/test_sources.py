@@ -497,3 +497,146 @@ def test_a_new_model_is_one_class():
     mean_S = 1e4 * 10.0 * reg.p_S
     assert abs(n_S - mean_S) < 5 * np.sqrt(mean_S)
     assert m.averaging_span(80.0) is None
+
+
+# --------------------------------------------------------------------------- the fast samplers
+# crlib.sources._fast draws the built-in models from raw words (a different random stream from
+# the generic SourceModel.positions path, same laws).  These tests check each coordinate
+# against its density, the fast path against the generic one, and determinism.
+from crlib.sources import _fast  # noqa: E402
+
+FAST_MODELS = [S.Cylindrical(), S.ExponentialDisk(), S.Cylindrical(beta=2.0, z_g=0.2),
+               S.SpiralArms(), S.SpiralArms(w=2.8, placement="ba_literal"),
+               S.MovingSpiralArms(), S.MovingSpiralArms(f_arm=0.3, sigma_arm=1.0, omega=0.05),
+               S.MovingSpiralArms(f_arm=1.0), S.MovingSpiralArms(f_arm=0.0)]
+
+
+def _phi(cat):
+    return np.arctan2(cat.y, cat.x)
+
+
+def _generic(model, T, seed, n_rate=RATE):
+    """The same model sampled through the generic path (SourceModel.positions -> _polar)."""
+    rng = np.random.default_rng(seed)
+    n = rng.poisson(n_rate * T)
+    t = np.sort(rng.uniform(0.0, T, n))
+    x, y, z, arm = S.SourceModel.positions(model, rng, t)
+    return S.Catalogue(x, y, z, t, arm, t_max=T, model=model)
+
+
+@pytest.mark.parametrize("model", FAST_MODELS, ids=lambda m: repr(m)[:60])
+def test_fast_sampler_coordinates_follow_their_laws(model):
+    """Radius, height, age against their CDFs (KS); azimuth uniform for disks (KS), and for
+    arm models the fast azimuths (jointly with radius and age) against the generic path."""
+    T = 10.0
+    cat = S.sample(model, RATE, T, 21)
+    assert len(cat) > 3e5
+    assert type(model).positions._trusted
+    assert stats.kstest(cat.r, lambda r: S.radial_cdf(model, r)).pvalue > ALPHA
+    assert stats.kstest(cat.z, lambda z: S.height_cdf(model, z)).pvalue > ALPHA
+    assert stats.kstest(cat.t, stats.uniform(0, T).cdf).pvalue > ALPHA
+    assert np.all(np.diff(cat.t) >= 0) and cat.t[0] > 0 and cat.t[-1] <= T
+    phi = _phi(cat)
+    if model.arm_fraction == 0.0 and not isinstance(model, S.SpiralArms):
+        assert np.all(cat.arm == -1)
+        assert stats.kstest(phi, stats.uniform(-np.pi, 2 * np.pi).cdf).pvalue > ALPHA
+        # power: a 1 % dent in the azimuth law is seen
+        assert stats.kstest(phi, stats.uniform(-np.pi, 2 * np.pi * 1.01).cdf).pvalue < ALPHA
+    ref = _generic(model, T, 22)
+    for a, b in ((cat.x, ref.x), (cat.y, ref.y), (phi, _phi(ref)), (cat.r, ref.r)):
+        assert stats.ks_2samp(a, b).pvalue > ALPHA
+    # the azimuths of old and young sources (the moving pattern turns with age)
+    for sel_c, sel_r in ((cat.t > 0.5 * T, ref.t > 0.5 * T), (cat.t <= 0.5 * T, ref.t <= 0.5 * T)):
+        assert stats.ks_2samp(phi[sel_c], _phi(ref)[sel_r]).pvalue > ALPHA
+    table = np.array([np.bincount(c.arm + 1, minlength=5) for c in (cat, ref)])
+    table = table[:, table.sum(0) > 0]
+    if table.shape[1] > 1:
+        assert stats.chi2_contingency(table).pvalue > ALPHA
+    # power of the two-sample comparison: the generic path of a slightly different model
+    key = "beta" if hasattr(model, "beta") else "r_d"
+    wrong = _generic(type(model)(**{**model.__dict__, key: getattr(model, key) * 1.03}), T, 23)
+    assert stats.ks_2samp(cat.r, wrong.r).pvalue < ALPHA
+
+
+def test_fast_arm_fraction_and_arm_choice():
+    """MovingSpiralArms: arm sources with probability f_arm, each arm with 1/4 (exact binomial
+    and chi-square); SpiralArms: arms equiprobable."""
+    m = S.MovingSpiralArms(f_arm=0.8)
+    cat = S.sample(m, RATE, 6.0, 24)
+    n, k = len(cat), int(np.sum(cat.arm >= 0))
+    assert stats.binomtest(k, n, 0.8).pvalue > ALPHA
+    assert stats.binomtest(k, n, 0.79).pvalue < ALPHA          # power
+    counts = np.bincount(cat.arm[cat.arm >= 0], minlength=4)
+    assert stats.chisquare(counts).pvalue > ALPHA
+    counts = np.bincount(S.sample(S.SpiralArms(), RATE, 6.0, 25).arm, minlength=4)
+    assert counts.size == 4 and stats.chisquare(counts).pvalue > ALPHA
+
+
+def test_fast_gamma_and_ages():
+    """Gamma(k) as -log of a product of k uniforms and the sorted ages, against scipy."""
+    rng = np.random.default_rng(26)
+    for k, scale in ((2, 4.0), (4, 2.4)):
+        g = _fast.gamma_int(rng, k, scale, 400_000)
+        assert np.all(np.isfinite(g)) and np.all(g > 0)
+        assert stats.kstest(g, stats.gamma(k, scale=scale).cdf).pvalue > ALPHA
+        assert stats.kstest(g, stats.gamma(k, scale=scale * 1.01).cdf).pvalue < ALPHA
+    t = _fast.sorted_ages(rng, 300_000, 5.0, 7.0)
+    assert np.all(np.diff(t) >= 0) and t[0] > 5.0 and t[-1] <= 7.0
+    assert stats.kstest(t, stats.uniform(5.0, 2.0).cdf).pvalue > ALPHA
+    # spacings of order statistics: n * gap / width ~ Exp(1)
+    gaps = np.diff(np.concatenate([[5.0], t])) * t.size / 2.0
+    assert stats.kstest(gaps, stats.expon.cdf).pvalue > ALPHA
+    assert _fast.sorted_ages(rng, 0, 0.0, 1.0).shape == (0,)
+    z = _fast.laplace(rng, 0.07, 300_000)
+    assert stats.kstest(z, stats.laplace(scale=0.07).cdf).pvalue > ALPHA
+    assert abs(np.mean(z > 0) - 0.5) < 4 * 0.5 / np.sqrt(z.size)
+
+
+def test_fast_sincos_accuracy():
+    """The vectorised cos/sin against numpy's to a few ulp, across quadrant boundaries and the
+    libm fallback beyond |phi| = 1e6."""
+    rng = np.random.default_rng(27)
+    phi = np.concatenate([rng.uniform(-10, 10, 200_000), rng.uniform(-1e5, 1e5, 100_000),
+                          rng.uniform(-1e9, 1e9, 10_000), np.arange(-400, 401) * np.pi / 4,
+                          np.arange(-400, 401) * np.pi / 4 * (1 + 1e-15), [0.0, -0.0, 1e6, -1e6]])
+    c, s = _fast.sincos(phi)
+    assert np.max(np.abs(c - np.cos(phi))) < 5e-16
+    assert np.max(np.abs(s - np.sin(phi))) < 5e-16
+    assert np.max(np.abs(c * c + s * s - 1.0)) < 1e-15
+
+
+@pytest.mark.parametrize("model", [S.Cylindrical(), S.ExponentialDisk(), S.SpiralArms(),
+                                   S.MovingSpiralArms()], ids=lambda m: type(m).__name__)
+def test_fast_samplers_deterministic(model):
+    """Same seed -> the identical catalogue (also via sample_chunks); another seed differs;
+    and the stream continues identically after a catalogue (fixed consumption per seed)."""
+    ra, rb = np.random.default_rng(28), np.random.default_rng(28)
+    a, b = S.sample(model, RATE, 3.0, ra), S.sample(model, RATE, 3.0, rb)
+    for name in ("x", "y", "z", "t", "arm"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert not getattr(a, name).flags.writeable
+        assert getattr(a, name).flags.c_contiguous
+    assert ra.random() == rb.random()
+    c = S.sample(model, RATE, 3.0, 29)
+    assert len(a) != len(c) or not np.array_equal(a.x, c.x)
+    ch1 = list(S.sample_chunks(model, RATE, 3.0, 30, 1.0))
+    ch2 = list(S.sample_chunks(model, RATE, 3.0, 30, 1.0))
+    for p, q in zip(ch1, ch2):
+        np.testing.assert_array_equal(p.x, q.x)
+        np.testing.assert_array_equal(p.t, q.t)
+    # the trusted catalogue is what the validating constructor would accept
+    S.Catalogue(a.x, a.y, a.z, a.t, a.arm, t_min=a.t_min, t_max=a.t_max)
+    assert a.t_min == 0.0 and a.t_max == 3.0 and a.model is model
+
+
+def test_subclass_overriding_positions_is_validated():
+    """A subclass of a built-in model that overrides positions loses the trusted mark."""
+    @dataclass(frozen=True)
+    class Bad(S.Cylindrical):
+        def positions(self, rng, t):
+            x, y, z, arm = super().positions(rng, t)
+            return x, y, z, np.full(t.size, 9)
+
+    assert not getattr(Bad.positions, "_trusted", False)
+    with pytest.raises(ValueError, match="arm"):
+        S.sample(Bad(), 1e4, 1.0, 0)

@@ -25,7 +25,11 @@ Layout of the package:
   ``surface_density(model, x, y)``, ... that validate and ask the model;
 * ``sampling`` -- :func:`sample`, :func:`sample_chunks`;
 * ``near`` -- the near-Sun sampler (:func:`sample_near`, ...);
-* ``_kernels`` -- the numba quadratures and closed forms behind the densities.
+* ``_kernels`` -- the numba quadratures and closed forms behind the densities;
+* ``_fast`` -- the numba samplers of the built-in models and of the near-Sun
+  region (raw 64-bit words of the Generator, cache-sized blocks, vectorised
+  cos/sin); they draw the same laws as the generic ``_polar`` path but other
+  random numbers for a given seed.
 
 Coordinates: Galactocentric Cartesian in kpc, Sun at ``(R_SUN, 0, 0)``; times
 are ages in Myr; rates are per Myr.

@@ -79,6 +79,22 @@ class Catalogue:
         if self.arm.size and (self.arm.min() < -1 or self.arm.max() > 3):
             raise ValueError("arm must hold arm indices 0, 1, 2, 3 or -1 (no arm)")
 
+    @classmethod
+    def _trusted(cls, x, y, z, t, arm, t_min, t_max, model):
+        """A catalogue from arrays an internal sampler built valid (no checks, no copies).
+
+        The arrays must be fresh, contiguous float64 (``arm``: int64), 1-d, of one
+        length, with ascending ages in [t_min, t_max]; they are made read-only.
+        """
+        obj = object.__new__(cls)
+        for name, arr in (("x", x), ("y", y), ("z", z), ("t", t), ("arm", arm)):
+            arr.flags.writeable = False
+            object.__setattr__(obj, name, arr)
+        object.__setattr__(obj, "t_min", float(t_min))
+        object.__setattr__(obj, "t_max", float(t_max))
+        object.__setattr__(obj, "model", model)
+        return obj
+
     def __len__(self):
         return self.t.shape[0]
 

@@ -22,7 +22,7 @@ from scipy import stats
 from .. import _validate as v
 from ..galaxy import R_SUN
 from ..units import km_per_s_per_kpc
-from . import _kernels as kern
+from . import _fast, _kernels as kern
 from .arms import FK06_ARMS, PLACEMENTS, TWO_PI, centroid_azimuth, check_placement
 
 __all__ = ["SourceModel", "Cylindrical", "SpiralArms", "ExponentialDisk", "MovingSpiralArms",
@@ -31,6 +31,22 @@ __all__ = ["SourceModel", "Cylindrical", "SpiralArms", "ExponentialDisk", "Movin
 
 def _pos(obj, name):
     object.__setattr__(obj, name, v.positive(name, v.as_float(name, getattr(obj, name))))
+
+
+def _trusted(method):
+    """Mark a ``positions`` method whose output the samplers may wrap without validation.
+
+    It must return fresh contiguous float64 x, y, z and int64 arm arrays of
+    the length of ``t``, finite, arm in -1..3 (the built-in fast samplers of
+    ``crlib.sources._fast`` do).  A subclass that overrides ``positions``
+    loses the mark and gets the validated path.
+    """
+    method._trusted = True
+    return method
+
+
+def _arm_table():
+    return FK06_ARMS[:, 0].copy(), FK06_ARMS[:, 1].copy(), FK06_ARMS[:, 2].copy()
 
 
 def is_source_model(obj):
@@ -54,7 +70,10 @@ class SourceModel:
     arm of sources of given ages) and :meth:`density`; the defaults of the
     other methods describe a static model with a Gamma radial law and
     exponential heights of scale ``z_g``.  A subclass that needs no arguments
-    ``T``/``age`` calls ``self._static(T, age)`` in :meth:`density`.
+    ``T``/``age`` calls ``self._static(T, age)`` in :meth:`density`.  The four
+    built-in models override :meth:`positions` with the numba samplers of
+    ``crlib.sources._fast`` (same laws, other random numbers per seed); their
+    ``_polar`` remains as the generic path the tests compare with.
     """
 
     #: Whether the near-Sun sampler (:func:`crlib.sources.near_region`) supports the model.
@@ -181,6 +200,11 @@ class Cylindrical(SourceModel):
         phi = rng.uniform(0.0, TWO_PI, n)
         return r, phi, np.full(n, -1, dtype=np.int64)
 
+    @_trusted
+    def positions(self, rng, t):
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
+        return _fast.disk_positions(rng, t.shape[0], 4, R_SUN / self.beta, self.z_g)
+
     def density(self, r, phi, T=None, age=None):
         self._static(T, age)
         return stats.gamma(4.0, scale=R_SUN / self.beta).pdf(r) / (TWO_PI * np.maximum(r, 1e-300))
@@ -262,6 +286,12 @@ class SpiralArms(_ArmPattern, SourceModel):
         r = rt * (1.0 + self.r_spread * rng.standard_normal(n))
         return r, phi, arm
 
+    @_trusted
+    def positions(self, rng, t):
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
+        return _fast.spiral_positions(rng, t.shape[0], R_SUN / self.beta, self.w, self.r_spread,
+                                      self.z_g, *_arm_table(), PLACEMENTS[self.placement])
+
     def density(self, r, phi, T=None, age=None):
         self._static(T, age)
         return kern._spiral_kernel(r, phi, FK06_ARMS[:, 0].copy(), FK06_ARMS[:, 1].copy(),
@@ -298,6 +328,11 @@ class ExponentialDisk(SourceModel):
         r = rng.gamma(2.0, self.r_d, n)
         phi = rng.uniform(0.0, TWO_PI, n)
         return r, phi, np.full(n, -1, dtype=np.int64)
+
+    @_trusted
+    def positions(self, rng, t):
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
+        return _fast.disk_positions(rng, t.shape[0], 2, self.r_d, self.z_g)
 
     def density(self, r, phi, T=None, age=None):
         self._static(T, age)
@@ -405,6 +440,13 @@ class MovingSpiralArms(_ArmPattern, SourceModel):
         phi = np.where(in_arm, th_arm, rng.uniform(0.0, TWO_PI, n))
         r = r + np.where(in_arm, self.sigma_arm * rng.standard_normal(n), 0.0)
         return r, phi, arm
+
+    @_trusted
+    def positions(self, rng, t):
+        """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
+        return _fast.moving_positions(rng, np.ascontiguousarray(t, dtype=np.float64), self.f_arm,
+                                      self.sigma_arm, self.omega, self.r_d, self.z_g,
+                                      *_arm_table(), PLACEMENTS[self.placement])
 
     def _pattern_window(self, T, age):
         """Range (a0, a1) of pattern angles averaged over: ages (0, T], one age, or a full turn."""

@@ -16,9 +16,10 @@ import numpy as np
 
 from .. import _validate as v
 from ..galaxy import R_SUN
+from . import _fast
 from ._kernels import gamma_pdf
-from .arms import TWO_PI, centroid_azimuth, centroid_radius
-from .models import check_model
+from .arms import FK06_ARMS, PLACEMENTS, TWO_PI, centroid_azimuth, centroid_radius
+from .models import MovingSpiralArms, check_model
 from .sampling import as_rng
 from .catalogue import Catalogue
 
@@ -133,12 +134,6 @@ def _near_region(model, radius, T):
     return NearRegion(radius, T, a, b, half, disk_mass, tuple(intervals), p_S)
 
 
-def _thinned(rng, mean_env, lo, hi, accept):
-    """Poisson points on [lo, hi] with envelope mean ``mean_env``, kept with probability accept(r)."""
-    r = rng.uniform(lo, hi, rng.poisson(mean_env))
-    return r[rng.random(r.size) < accept(r)]
-
-
 def _catalogue(model, x, y, z, t, arm, hi):
     o = np.argsort(t)       # ages are continuous: no ties, so any sort gives one order
     return Catalogue(*(np.ascontiguousarray(q[o]) for q in (x, y, z, t, arm)),
@@ -157,36 +152,112 @@ def _check_edges(edges, T, exact):
     return edges
 
 
+#: Widths (kpc) of the pieces of the thinning envelope: inside the annulus (where the Gamma pdf
+#: varies slowly), and, in units of sigma_arm, outside it (where the landing probability of an
+#: arm source falls fast).
+_PIECE_IN = 0.5
+_PIECE_OUT = 0.5
+
+
+def _land(r1, a, b, sig):
+    """P(a <= r1 + s <= b), s ~ Normal(0, sig), for r1 < a or r1 > b without cancellation."""
+    from scipy.special import ndtr
+
+    r1 = np.asarray(r1, dtype=float)
+    za, zb = (a - r1) / sig, (b - r1) / sig
+    return np.where(r1 < a, ndtr(-za) - ndtr(-zb), ndtr(zb) - ndtr(za))
+
+
+def _pieces(l, h, width):
+    n = max(1, int(math.ceil((h - l) / width - 1e-9)))
+    e = np.linspace(l, h, n + 1)
+    return list(zip(e[:-1], e[1:]))
+
+
+@functools.lru_cache(maxsize=64)
+def _parts(model, reg):
+    """Envelope of the thinning in S, as pieces of the latent radius.
+
+    Per piece: arm index (-1: disk), radius range, the point where the Gamma
+    pdf peaks on it, its kind (0: kept by pdf and, for arm sources, by the
+    landing of r' + s, s drawn with the proposal; 1: an arm piece outside the
+    annulus, kept by pdf x P(land) / its maximum on the piece, s drawn
+    afterwards from the truncated normal), that maximum (1 for kind 0), and the
+    cumulative envelope fractions and total envelope mass per source (weight x
+    pdf maximum x P(land) maximum x range).  The disk wedge and each arm
+    interval inside [a, b] are cut into pieces of at most ``_PIECE_IN`` kpc, the
+    arm intervals outside [a, b] into pieces of ``_PIECE_OUT`` sigma_arm.
+    """
+    shape, scale = model.radial_law()
+    f_arm = model.arm_fraction
+    sig = model.arm_sigma
+    a, b = reg.a, reg.b
+    rows = [(-1, l, h, (1.0 - f_arm) * reg.half_angle / math.pi, 0, 1.0)
+            for l, h in _pieces(a, b, _PIECE_IN)]
+    for k, lo, hi, _ in reg.arm_intervals:
+        w = f_arm * 0.25
+        if lo < a:
+            for l, h in _pieces(lo, min(hi, a), _PIECE_OUT * sig):
+                rows.append((k, l, h, w, 1, float(_land(h, a, b, sig))))
+        if hi > a and lo < b:
+            rows += [(k, l, h, w, 0, 1.0) for l, h in _pieces(max(lo, a), min(hi, b), _PIECE_IN)]
+        if hi > b:
+            for l, h in _pieces(max(lo, b), hi, _PIECE_OUT * sig):
+                rows.append((k, l, h, w, 1, float(_land(l, a, b, sig))))
+    cols = [[] for _ in range(7)]
+    for k, l, h, wgt, kind, pl in rows:
+        e = wgt * _gamma_pdf_max(l, h, shape, scale) * pl * (h - l)
+        if e > 0.0:
+            for c, val in zip(cols, (k, l, h, min(max((shape - 1.0) * scale, l), h), kind, pl, e)):
+                c.append(val)
+    arm_of, lo, hi, mode, kind, pl, env = cols
+    env = np.array(env)
+    cum = np.minimum(np.cumsum(env) / env.sum(), 1.0)   # ascending, ending at exactly 1
+    cum[-1] = 1.0
+    return (np.array(arm_of, dtype=np.int64), np.array(lo), np.array(hi), np.array(mode),
+            np.array(kind, dtype=np.int64), np.array(pl), float(env.sum()), cum)
+
+
 def _draw_in_S(model, rate, reg, rng):
-    """Sources inside S: radius, azimuth, arm, age (disk part, then each arm interval)."""
+    """Sources inside S, ages ascending: radius, azimuth, arm, age.
+
+    One thinned Poisson process over all pieces of S (``_fast.near_draw``):
+    proposals from the envelope of ``_parts`` in age order, kept with
+    probability pdf(r)/max pdf and, for arm sources, when r' + s lands in the
+    annulus (kind 0) or with probability P(land | r') / max P(land) (kind 1,
+    outside the annulus; s then from the normal truncated to the landing
+    interval, by inversion).  MovingSpiralArms' arm azimuths are computed in
+    the kernel; other models with arms go through ``model.arm_source_positions``.
+    """
     from scipy.special import ndtr, ndtri
 
     shape, scale = model.radial_law()
-    f_arm = model.arm_fraction
-    a, b, half = reg.a, reg.b, reg.half_angle
-    # disk sources: r uniform on [a, b] thinned by the Gamma pdf, phi uniform in the wedge
-    pmax = _gamma_pdf_max(a, b, shape, scale)
-    r = _thinned(rng, rate * reg.T * (1.0 - f_arm) * (half / math.pi) * pmax * (b - a), a, b,
-                 lambda q: gamma_pdf(q, shape, scale) / pmax)
-    phi = rng.uniform(-half, half, r.size)
-    arm = np.full(r.size, -1, dtype=np.int64)
-    t = rng.uniform(0.0, reg.T, r.size)
-    if not reg.arm_intervals:
-        return r, phi, arm, t
-    sig = model.arm_sigma
-    rs, ks = [], []
-    for k, lo, hi, _ in reg.arm_intervals:
-        pm = _gamma_pdf_max(lo, hi, shape, scale)
-        rs.append(_thinned(rng, rate * reg.T * f_arm * 0.25 * pm * (hi - lo), lo, hi,
-                           lambda q: gamma_pdf(q, shape, scale) / pm
-                           * (ndtr((b - q) / sig) - ndtr((a - q) / sig))))
-        ks.append(np.full(rs[-1].size, k, dtype=np.int64))
-    r1, k1 = np.concatenate(rs), np.concatenate(ks)
-    pa, pb = ndtr((a - r1) / sig), ndtr((b - r1) / sig)
-    s = sig * ndtri(pa + (pb - pa) * rng.random(r1.size))
-    t1 = rng.uniform(0.0, reg.T, r1.size)
-    phi1, rr1 = model.arm_source_positions(t1, r1, k1, s)
-    return tuple(np.concatenate(p) for p in ((r, rr1), (phi, phi1), (arm, k1), (t, t1)))
+    arm_of, lo, hi, mode, kind, pl, env, cum = _parts(model, reg)
+    n_prop = int(rng.poisson(rate * reg.T * env))
+    fast = type(model) is MovingSpiralArms
+    K, r0, th0 = (np.ascontiguousarray(FK06_ARMS[:, j]) for j in range(3))
+    rot = PLACEMENTS[model.placement] if fast else 0.0
+    omega = model.omega if fast else 0.0
+    sig = float(model.arm_sigma)
+    r, phi, t, arm, r1, s = _fast.near_draw(
+        rng, n_prop, reg.T, cum, lo, hi, arm_of, mode, kind, pl, float(shape), float(scale),
+        reg.a, reg.b, reg.half_angle, sig, fast, K, r0, th0, rot, omega)
+    late = np.flatnonzero(np.isnan(s))          # kind-1 sources: offset from the truncated normal
+    if late.size:
+        q = r1[late]
+        za, zb = (reg.a - q) / sig, (reg.b - q) / sig
+        u = rng.random(late.size)
+        left = q < reg.a
+        # upper tails for r' < a, lower tails for r' > b: no cancellation near 1
+        v = np.where(left, ndtr(-zb) + (ndtr(-za) - ndtr(-zb)) * u,
+                     ndtr(za) + (ndtr(zb) - ndtr(za)) * u)
+        z = np.where(left, -ndtri(v), ndtri(v))
+        s[late] = sig * z
+        r[late] = np.clip(q + s[late], reg.a, reg.b)
+    on = arm >= 0
+    if not fast and np.any(on):
+        phi[on], r[on] = model.arm_source_positions(t[on], r1[on], arm[on], s[on])
+    return r, phi, arm, t
 
 
 def sample_near(model, rate, T, rng, radius, age_edges):
@@ -194,9 +265,10 @@ def sample_near(model, rate, T, rng, radius, age_edges):
 
     A Poisson process restricted to disjoint regions gives independent Poisson
     processes, so this draws exactly (i) the sources inside the latent region S
-    of :func:`near_region` (by thinning a uniform envelope with the Gamma pdf,
-    and for arm sources with the probability that r' + s falls in the annulus,
-    then s from the conditioned normal), split into those within ``radius`` of
+    of :func:`near_region` (by thinning a uniform envelope in (part of S,
+    latent radius, age) with the Gamma pdf, and for arm sources with the event
+    that r' + s, s ~ Normal(0, sigma_arm), falls in the annulus; proposals come
+    in age order, so no sort is needed), split into those within ``radius`` of
     (R_SUN, 0) in the plane and the others, and (ii) the *number* of sources
     outside S in each age bin ``age_edges[i:i+2]``.  :func:`sample_outside`
     draws the positions of (ii) when they are needed.
@@ -217,11 +289,12 @@ def sample_near(model, rate, T, rng, radius, age_edges):
     edges = _check_edges(age_edges, reg.T, exact=True)
     rng = as_rng(rng)
     r, phi, arm, t = _draw_in_S(model, rate, reg, rng)
-    x, y = r * np.cos(phi), r * np.sin(phi)
-    z = rng.laplace(0.0, model.z_g, r.size)
-    close = (x - R_SUN) ** 2 + y ** 2 < reg.radius ** 2
-    near = _catalogue(model, x[close], y[close], z[close], t[close], arm[close], reg.T)
-    rest = _catalogue(model, x[~close], y[~close], z[~close], t[~close], arm[~close], reg.T)
+    x, y, z = _fast.xy_heights(rng, r, phi, model.z_g)
+    # the draw keeps ages ascending, and so does the order-preserving split: no sort, and the
+    # catalogues need no re-validation
+    parts = _fast.split_near(x, y, z, t, arm, R_SUN, reg.radius)
+    near = Catalogue._trusted(*parts[:5], 0.0, reg.T, model)
+    rest = Catalogue._trusted(*parts[5:], 0.0, reg.T, model)
     counts = rng.poisson(rate * (1.0 - reg.p_S) * np.diff(edges))
     return near, rest, counts, reg
 

@@ -7,6 +7,7 @@ sampler that draws only the sources near the Sun explicitly.
 import numpy as np
 
 from .. import _validate as v
+from . import _fast
 from .catalogue import Catalogue
 from .models import check_model
 
@@ -27,17 +28,12 @@ def as_rng(rng):
         f"rng must be a numpy.random.Generator, a SeedSequence or an int seed >= 0, got {rng!r}")
 
 
-def _sorted_uniform(rng, n, lo, hi):
-    """n ascending uniforms in (lo, hi) in O(n): normalised partial sums of exponentials."""
-    c = np.cumsum(rng.standard_exponential(n + 1))
-    u = c[:n] / c[n]                      # ascending order statistics in (0, 1)
-    return hi - (hi - lo) * u[::-1]       # ascending in (lo, hi)
-
-
 def _window(model, rate, lo, hi, rng):
-    n = rng.poisson(rate * (hi - lo))
-    t = _sorted_uniform(rng, n, lo, hi)
+    n = int(rng.poisson(rate * (hi - lo)))
+    t = _fast.sorted_ages(rng, n, lo, hi)
     x, y, z, arm = model.positions(rng, t)
+    if getattr(type(model).positions, "_trusted", False):
+        return Catalogue._trusted(x, y, z, t, arm, lo, hi, model)
     return Catalogue(x, y, z, t, arm, t_min=lo, t_max=hi, model=model)
 
 
