@@ -61,27 +61,16 @@ def _one_mode(t, invt, rho2, dx, dy, w0, w1, dj, c4, lam, acc):
     a1 = 0.0
     a2 = 0.0
     a3 = 0.0
-    if dj == 0.0:
-        for m in range(t.size):
-            it = invt[m]
-            e = exp_full(-rho2[m] * c4 * it - lam * t[m]) * it
-            g = e * w0[m]
-            a0 += g
-            h = g * it
-            a1 += dx[m] * h
-            a2 += dy[m] * h
-            a3 += e * w1[m]
-    else:
-        for m in range(t.size):
-            tau = t[m] - dj
-            it = 1.0 / tau
-            e = exp_full(-rho2[m] * c4 * it - lam * tau) * it
-            g = e * w0[m]
-            a0 += g
-            h = g * it
-            a1 += dx[m] * h
-            a2 += dy[m] * h
-            a3 += e * w1[m]
+    for m in range(t.size):
+        tau = t[m] - dj
+        it = invt[m] if dj == 0.0 else 1.0 / tau      # a select: the loop still vectorises
+        e = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+        g = e * w0[m]
+        a0 += g
+        h = g * it
+        a1 += dx[m] * h
+        a2 += dy[m] * h
+        a3 += e * w1[m]
     acc[0] += a0
     acc[1] += a1
     acc[2] += a2
@@ -134,20 +123,12 @@ def _two_three_modes(t, invt, rho2, dx, dy, A0, B0, A1, B1, A2, B2, K, dj, c4, l
 def _exp_q_pass(t, invt, rho2, dj, c4, lam, lamv, ebuf, itbuf, qbuf):
     """For a slice of sources, ``tau = t - dj``: ``ebuf = exp(-rho^2 c4 / tau - lam tau) / tau``,
     ``itbuf = 1/tau`` and ``qbuf = exp(-lamv tau)`` (one vectorised pass)."""
-    if dj == 0.0:
-        for m in range(t.size):
-            it = invt[m]
-            tau = t[m]
-            ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
-            itbuf[m] = it
-            qbuf[m] = exp_full(-lamv * tau)
-    else:
-        for m in range(t.size):
-            tau = t[m] - dj
-            it = 1.0 / tau
-            ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
-            itbuf[m] = it
-            qbuf[m] = exp_full(-lamv * tau)
+    for m in range(t.size):
+        tau = t[m] - dj
+        it = invt[m] if dj == 0.0 else 1.0 / tau
+        ebuf[m] = exp_full(-rho2[m] * c4 * it - lam * tau) * it
+        itbuf[m] = it
+        qbuf[m] = exp_full(-lamv * tau)
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract", "reassoc"})
