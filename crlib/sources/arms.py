@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-__all__ = ["FK06_ARMS", "ARM_NAMES", "PLACEMENTS", "centroid_azimuth", "centroid_radius"]
+__all__ = ["FK06_ARMS", "ARM_NAMES", "PLACEMENTS", "arm_columns", "centroid_azimuth",
+           "centroid_radius"]
 
 #: FK06 Table 2: (K [rad], r0 [kpc], theta0 [rad]) for the four arms.
 FK06_ARMS = np.array([
@@ -27,6 +28,12 @@ ARM_NAMES = ("Norma", "Carina-Sagittarius", "Perseus", "Crux-Scutum")
 PLACEMENTS = {"fk06": -0.5 * math.pi, "ba_literal": 0.0}
 
 TWO_PI = 2.0 * math.pi
+
+
+def arm_columns():
+    """The columns (K, r0, theta0) of :data:`~crlib.sources.FK06_ARMS` as contiguous writable copies (numba
+    kernels take them as separate arrays)."""
+    return tuple(FK06_ARMS[:, j].copy() for j in range(3))
 
 
 def check_placement(name, value):

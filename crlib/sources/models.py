@@ -23,7 +23,7 @@ from .. import _validate as v
 from ..galaxy import R_SUN
 from ..units import km_per_s_per_kpc
 from . import _fast, _kernels as kern
-from .arms import FK06_ARMS, PLACEMENTS, TWO_PI, centroid_azimuth, check_placement
+from .arms import PLACEMENTS, TWO_PI, arm_columns, centroid_azimuth, check_placement
 
 __all__ = ["SourceModel", "Cylindrical", "SpiralArms", "ExponentialDisk", "MovingSpiralArms",
            "is_source_model", "check_model"]
@@ -43,10 +43,6 @@ def _trusted(method):
     """
     method._trusted = True
     return method
-
-
-def _arm_table():
-    return FK06_ARMS[:, 0].copy(), FK06_ARMS[:, 1].copy(), FK06_ARMS[:, 2].copy()
 
 
 def is_source_model(obj):
@@ -290,12 +286,11 @@ class SpiralArms(_ArmPattern, SourceModel):
     def positions(self, rng, t):
         """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
         return _fast.spiral_positions(rng, t.shape[0], R_SUN / self.beta, self.w, self.r_spread,
-                                      self.z_g, *_arm_table(), PLACEMENTS[self.placement])
+                                      self.z_g, *arm_columns(), PLACEMENTS[self.placement])
 
     def density(self, r, phi, T=None, age=None):
         self._static(T, age)
-        return kern._spiral_kernel(r, phi, FK06_ARMS[:, 0].copy(), FK06_ARMS[:, 1].copy(),
-                                   FK06_ARMS[:, 2].copy(), PLACEMENTS[self.placement],
+        return kern._spiral_kernel(r, phi, *arm_columns(), PLACEMENTS[self.placement],
                                    R_SUN / self.beta, self.w, self.r_spread, kern.GL8_X, kern.GL8_W)
 
 
@@ -446,7 +441,7 @@ class MovingSpiralArms(_ArmPattern, SourceModel):
         """x, y, z, arm of sources of ages ``t``: the fast sampler of ``crlib.sources._fast``."""
         return _fast.moving_positions(rng, np.ascontiguousarray(t, dtype=np.float64), self.f_arm,
                                       self.sigma_arm, self.omega, self.r_d, self.z_g,
-                                      *_arm_table(), PLACEMENTS[self.placement])
+                                      *arm_columns(), PLACEMENTS[self.placement])
 
     def _pattern_window(self, T, age):
         """Range (a0, a1) of pattern angles averaged over: ages (0, T], one age, or a full turn."""
@@ -471,8 +466,7 @@ class MovingSpiralArms(_ArmPattern, SourceModel):
         s = np.exp(-r / self.r_d) / (TWO_PI * self.r_d ** 2)
         if self.f_arm > 0.0:
             a0, a1 = self._pattern_window(T, age)
-            arm = kern._moving_kernel(r, phi, FK06_ARMS[:, 0].copy(), FK06_ARMS[:, 1].copy(),
-                                      FK06_ARMS[:, 2].copy(), PLACEMENTS[self.placement],
+            arm = kern._moving_kernel(r, phi, *arm_columns(), PLACEMENTS[self.placement],
                                       self.r_d, self.sigma_arm, a0, a1)
             s = (1.0 - self.f_arm) * s + self.f_arm * arm
         return s

@@ -18,7 +18,7 @@ from .. import _validate as v
 from ..galaxy import R_SUN
 from . import _fast
 from ._kernels import gamma_pdf
-from .arms import FK06_ARMS, PLACEMENTS, TWO_PI, centroid_azimuth, centroid_radius
+from .arms import PLACEMENTS, TWO_PI, arm_columns, centroid_azimuth, centroid_radius
 from .models import MovingSpiralArms, check_model
 from .sampling import as_rng
 from .catalogue import Catalogue
@@ -235,7 +235,7 @@ def _draw_in_S(model, rate, reg, rng):
     arm_of, lo, hi, mode, kind, pl, env, cum = _parts(model, reg)
     n_prop = int(rng.poisson(rate * reg.T * env))
     fast = type(model) is MovingSpiralArms
-    K, r0, th0 = (np.ascontiguousarray(FK06_ARMS[:, j]) for j in range(3))
+    K, r0, th0 = arm_columns()
     rot = PLACEMENTS[model.placement] if fast else 0.0
     omega = model.omega if fast else 0.0
     sig = float(model.arm_sigma)
