@@ -31,8 +31,8 @@ TWO_PI = 2.0 * math.pi
 
 
 def arm_columns():
-    """The columns (K, r0, theta0) of :data:`~crlib.sources.FK06_ARMS` as contiguous writable copies (numba
-    kernels take them as separate arrays)."""
+    """The columns (K, r0, theta0) of :data:`~crlib.sources.FK06_ARMS` as contiguous
+    writable copies (numba kernels take them as separate arrays)."""
     return tuple(FK06_ARMS[:, j].copy() for j in range(3))
 
 
