@@ -450,9 +450,13 @@ class EnsembleResult:
                 "n_sources": self.n_sources, "far_age": self.far_age, "D": self.D}
 
 
-def _work(scenario, child, chan):
-    r = realization(scenario, child, chan)
+def _row(r):
+    """What an ensemble keeps of a realization dict (the fields ``_result`` stacks)."""
     return r["delta"], r["n"], r["n_sources"], r["far_age"]
+
+
+def _work(scenario, child, chan):
+    return _row(realization(scenario, child, chan))
 
 
 def _cache_path(cache_dir, key):
@@ -635,7 +639,7 @@ def run_ensembles(scenarios, n_realizations, seed=0, cache_dir=None, progress=Tr
             cat = sample(first.sources, first.rate, first.T, np.random.default_rng(child))
             rs = _summed_many([scs[i] for i in todo], [chans[i] for i in todo], cat)
             for i, r in zip(todo, rs):
-                outs[i].append((r["delta"], r["n"], r["n_sources"], r["far_age"]))
+                outs[i].append(_row(r))
     return [found[i][1] if i not in outs else
             _result(scs[i], chans[i], outs[i], found[i][0], cache_dir) for i in range(len(scs))]
 
