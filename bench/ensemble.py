@@ -9,8 +9,10 @@ seconds x (measured numpy.exp rate) / 1.5e9, i.e. the time on a machine doing
 1.5e9 numpy.exp elements per second (the targets of issue 13 are 0.3 s per BA
 realization and 6 s for SH's 1000).  Threads: ``NUMBA_NUM_THREADS`` (the targets are
 for one core: ``NUMBA_NUM_THREADS=1``).  The BA case runs at the Scenario default
-tolerance 1e-10; one more line gives it at 1e-4, the tolerance of the book's BA panels
-(:func:`crlib.presets.ba_scenario`).
+tolerance 1e-10; two more lines give it at 1e-4, the tolerance of the book's BA panels
+(:func:`crlib.presets.ba_scenario`), with every source summed and with the old sources
+in cells (``crlib.green.aggregate``, used from tolerance ``engine.AGG_TOL`` up), and the
+ratio of the two.
 Run: ``python bench/ensemble.py [n_ba] [n_sh]``.
 
 SH's case is :func:`crlib.presets.sh_scenario` at its defaults (tolerance 1e-4,
@@ -28,6 +30,7 @@ import numpy as np
 
 from crlib.diffusion import BADiffusion
 from crlib.ensemble import Scenario, channels, realization, run_ensemble
+from crlib.green import engine
 from crlib.presets import sh_scenario
 from crlib.sources import Cylindrical
 from crlib.units import Myr, yr
@@ -70,10 +73,20 @@ def main(n_ba=3, n_sh=1000):
         realization(ba, child, chan)
     t_ba = (time.perf_counter() - t0) / n_ba
     ba4 = Scenario(**{**ba.__dict__, "tol": 1e-4})       # the tolerance of the book's BA panels
+    realization(ba4, np.random.SeedSequence(0), chan)          # compile the cells
     t0 = time.perf_counter()
     for child in np.random.SeedSequence(1).spawn(n_ba):
         realization(ba4, child, chan)
     t_ba4 = (time.perf_counter() - t0) / n_ba
+    # the same without cells (every source summed), for the ratio
+    keep, engine.AGG_MIN_SOURCES = engine.AGG_MIN_SOURCES, 1 << 62
+    try:
+        t0 = time.perf_counter()
+        for child in np.random.SeedSequence(1).spawn(n_ba):
+            realization(ba4, child, chan)
+        t_ba4x = (time.perf_counter() - t0) / n_ba
+    finally:
+        engine.AGG_MIN_SOURCES = keep
 
     sh = sh_scenario()
     run_ensemble(sh, 2, seed=0, progress=False)                 # compile
@@ -93,8 +106,11 @@ def main(n_ba=3, n_sh=1000):
     print(f"peak resident memory: {peak:.0f} MB")
     rate = max(rate, exp_rate())          # the machine may be shared: best reference seen
     print(f"numpy.exp reference (best of start and end): {rate:.3e} elements/s")
-    print(f"BA cylindrical at tol 1e-4 (the book's panels): {t_ba4:.2f} s per realization, "
-          f"normalised {normalised(t_ba4, rate):.3f} s")
+    print(f"BA cylindrical at tol 1e-4 (the book's panels), every source summed: "
+          f"{t_ba4x:.2f} s per realization, normalised {normalised(t_ba4x, rate):.3f} s")
+    print(f"BA cylindrical at tol 1e-4 (the book's panels), old sources in cells: "
+          f"{t_ba4:.2f} s per realization, normalised {normalised(t_ba4, rate):.3f} s "
+          f"({t_ba4x / t_ba4:.2f}x)")
     print(f"BA cylindrical: {t_ba:.2f} s per realization, "
           f"normalised {normalised(t_ba, rate):.3f} s")
     print(f"SH nominal: {t_sh:.1f} s for {n_sh} realizations, "

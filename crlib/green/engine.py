@@ -10,6 +10,7 @@ combine (block partial sums in block order).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numba
@@ -18,6 +19,7 @@ from numba import njit
 
 from .. import _validate as V
 from ..galaxy import OBSERVER
+from . import aggregate as _agg
 from .bounds import skip_cuts
 from .kernel import _blocks, _combine, _prepare
 from .series import MODE_AUTO, MODE_SH, U_SWITCH, _n_images, _n_modes, _scheme_code, check_u
@@ -28,6 +30,26 @@ __all__ = ["observe", "mode_thresholds", "image_thresholds", "block_size"]
 _SERIAL_PAIRS = 200_000
 #: the skip rule's lower bound n_low sums (at least) this many youngest sources exactly
 _N_LOW = 2048
+
+# Aggregation of old sources (crlib.green.aggregate).  The parameters were chosen by
+# measurement on BA's catalogue (2.7e6 sources, 200 channels); accuracy never depends on
+# them (every cell is accepted on its rigorous bound or summed source by source).
+#: aggregation is used at tolerances from this one up (tighter ones need so many Taylor
+#: terms that the cells cost more than the sources they replace)
+AGG_TOL = 1e-5
+#: observe(aggregate=None) aggregates catalogues of at least this many sources
+AGG_MIN_SOURCES = 100_000
+_AGG_KA = 3          # eigenmodes carried by the cells (aggregated where u >= u_KA)
+_AGG_RATIO = 1.08    # ratio of consecutive age-bin edges
+_AGG_W = 2.0         # rho^2 bin width in units of D_min tau (see _aggregated)
+
+
+def _agg_orders(tol):
+    """Taylor terms per direction for modes 1..KA: one more per decade of tol, one fewer
+    per higher mode (whose terms are smaller by exp(-(k^2-1) pi^2 u / 4) at least)."""
+    p1 = max(3, int(math.ceil(-math.log10(tol) - 1e-9)) + 1)
+    return np.array([max(1, p1 - k) for k in range(_AGG_KA)], dtype=np.int64)
+_AGG_NMAX = 1 << 20  # longest age bin (sources)
 
 
 @njit(cache=True)
@@ -262,34 +284,114 @@ def _prepare_state(x, y, z, t, Dflat, H, gamma, delay, obs, tol, mode):
                   block_size(n_src))
 
 
-def _run_blocks(st, skip):
-    """All source blocks of ``st`` into partial sums ``part``; returns ``(part, cut)``.
+class _AggPlan(NamedTuple):
+    """Where the cells take over: per channel the first aggregated age bin ``e0`` and
+    its first source ``i_agg`` (``N`` where a channel is not aggregated)."""
 
-    ``cut[j]``: the number of (age-sorted) sources channel j summed.  With ``skip``,
-    the first blocks (at least ``_N_LOW`` sources) are summed exactly, their density is
-    the lower bound ``n_low`` of the skip rule, and ``skip_cuts`` sets
-    the cut-offs for the remaining blocks.
+    bstart: np.ndarray     # first source of each age bin
+    e0: np.ndarray
+    i_agg: np.ndarray
+
+
+def _agg_plan(st, aggregate):
+    """The age bins and per-channel starts of the aggregated part, or None."""
+    n_src = st.t.size
+    if aggregate is False or st.mode != MODE_AUTO or st.tol < AGG_TOL or n_src == 0:
+        return None
+    if aggregate is None and n_src < AGG_MIN_SOURCES:
+        return None
+    H2 = st.H * st.H
+    u_agg = mode_thresholds(st.tol)[_AGG_KA - 1]
+    ok = (st.delay == 0.0) & (st.cap > 0)
+    if not np.any(ok):
+        return None
+    t_lo = u_agg * H2 / st.D[ok].max()
+    if not t_lo < st.t[-1]:
+        return None
+    bstart = _agg.age_bins(st.t, t_lo, _AGG_RATIO, _AGG_NMAX)
+    nb = bstart.size - 1
+    first_age = st.t[bstart[:-1]]
+    e0 = np.searchsorted(first_age, u_agg * H2 / st.D, side="left").astype(np.int64)
+    e0[~ok] = nb
+    i_agg = np.where(e0 < nb, bstart[np.minimum(e0, nb)], n_src).astype(np.int64)
+    return _AggPlan(bstart, e0, i_agg)
+
+
+def _aggregated(st, plan, scut, nlow):
+    """The cells' sums per channel over its age bins from ``e0`` to the bin holding its
+    skip cut-off (whole bins), with the error budget ``tol * n_low / 2``."""
+    nb = plan.bstart.size - 1
+    e1 = np.searchsorted(plan.bstart, scut, side="left").astype(np.int64)
+    e1 = np.maximum(np.minimum(e1, nb), plan.e0)
+    nch = st.D.size
+    out = np.zeros((nch, 4))
+    bound = np.zeros((nch, 4))
+    stats = np.zeros((nch, 4), dtype=np.int64)
+    last = int(e1.max())
+    if last > int(plan.e0.min()):
+        _, _, dx, dy, zo, zs = st.geom
+        rho2 = st.geom[1]
+        bstart = plan.bstart[:last + 1]
+        # rho^2 bins of width _AGG_W D_min tau: then x = alpha hA <= _AGG_W / 8 for every
+        # channel aggregating the bin (D tau >= D_min tau, D_min the smallest such D)
+        order = np.argsort(plan.e0, kind="stable")
+        dmin = np.minimum.accumulate(st.D[order])
+        first = np.searchsorted(plan.e0[order], np.arange(last), side="right") - 1
+        w = _AGG_W * dmin[np.maximum(first, 0)] * st.t[bstart[:-1]]
+        rec, cstart, bcell = _agg.cell_records(st.t, rho2, dx, dy, zs, st.H, _AGG_KA, bstart, w)
+        Pk = _agg_orders(st.tol)
+        geo, M, S = _agg._moments(cstart, rec, Pk)
+        _agg._evaluate(st.D, st.gamma, st.H, zo, np.minimum(plan.e0, last), e1, bcell, cstart,
+                       geo, M, S, rec, Pk, mode_thresholds(st.tol), 0.5 * st.tol * nlow, out,
+                       bound, stats)
+    return out, {"bound": bound, "cells": stats, "first": plan.i_agg,
+                 "last": plan.bstart[e1]}
+
+
+def _run_blocks(st, skip, aggregate=None):
+    """All source blocks of ``st`` into partial sums ``part``; returns ``(part, cut, agg)``.
+
+    ``cut[j]``: the number of (age-sorted) sources channel j summed source by source.
+    With ``skip``, the first blocks (at least ``_N_LOW`` sources) are summed exactly,
+    their density is the lower bound ``n_low`` of the skip rule, and ``skip_cuts`` sets
+    the cut-offs for the remaining blocks.  With aggregation (``_agg_plan``) the
+    sources from ``i_agg[j]`` to the cut-off are summed in cells instead; the skip rule
+    and the cells then share the error budget, ``tol * n_low / 2`` each.  ``agg`` is
+    None or ``(sums, info)`` from ``_aggregated``.
     """
     n_src, nch = st.t.size, st.D.size
     nblk = -(-n_src // st.block) if n_src else 0
     part = np.zeros((nblk, nch, 4))
-    cut = st.cap.copy()
+    plan = _agg_plan(st, aggregate) if skip else None
+    cut = st.cap.copy() if plan is None else np.minimum(st.cap, plan.i_agg)
     if nblk == 0:
-        return part, cut
+        return part, cut, None
     args = st.kernel_args()
     pre = min(nblk, -(-_N_LOW // st.block)) if skip else nblk
     _blocks(0, pre, *args, cut, part)
-    if pre < nblk:
+    agg = None
+    if pre < nblk or plan is not None:
         nlow = np.zeros((nch, 4))
         _combine(part[:pre], nlow)
-        skip_cuts(st.t, st.D, st.gamma, st.delay, st.H, st.tol, nlow[:, 0].copy(),
-                  min(n_src, pre * st.block), cut)
-        _blocks(pre, nblk, *args, cut, part)
-    return part, cut
+        nlow = nlow[:, 0].copy()
+        scut = st.cap.copy()
+        if pre < nblk:
+            skip_cuts(st.t, st.D, st.gamma, st.delay, st.H,
+                      st.tol if plan is None else 0.5 * st.tol, nlow,
+                      min(n_src, pre * st.block), scut)
+        cut = scut if plan is None else np.minimum(scut, plan.i_agg)
+        if pre < nblk:
+            _blocks(pre, nblk, *args, cut, part)
+        if plan is not None:
+            # the whole exact part is a better lower bound of n than the first blocks
+            nexact = np.zeros((nch, 4))
+            _combine(part, nexact)
+            agg = _aggregated(st, plan, scut, np.maximum(nlow, nexact[:, 0]))
+    return part, cut, agg
 
 
 def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10,
-            scheme="auto", skip=True, return_stats=False):
+            scheme="auto", skip=True, aggregate=None, return_stats=False):
     r"""Density and gradient at the observer from many bursts, for many channels.
 
     Sums :func:`crlib.green.slab_green` and :func:`crlib.green.slab_green_gradient`
@@ -321,8 +423,17 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
         Series scheme, as in :func:`crlib.green.slab_green`.
     skip : bool
         Apply the skip rule below.
+    aggregate : None, True or False
+        Sum the old sources of each channel in cells (:mod:`crlib.green.aggregate`,
+        below): None (default) for catalogues of at least ``AGG_MIN_SOURCES`` sources,
+        True for any catalogue, False never.  Used only with ``skip``, ``scheme="auto"``
+        and ``tol >= AGG_TOL``, and only for channels without escape delay.
     return_stats : bool
-        Also return a dict with the per-channel cut-offs ``cut`` and the block size.
+        Also return a dict with the per-channel cut-offs ``cut``, the block size and,
+        when cells were used, ``aggregated``: per channel the summed bounds of the
+        accepted cells (``bound``, density and gradient), the cell counts (``cells``:
+        in range, expanded, dropped, summed source by source) and the source range
+        ``first``..``last`` the cells covered.
 
     Returns
     -------
@@ -363,6 +474,15 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
     relative to the total) and *relative to the total density* for the skip
     rule.
 
+    Aggregation.  Where a channel needs at most two eigenmodes (``u >= u_2``) its
+    sources are grouped in cells (age bins x bins of rho^2, the same cells for every
+    channel) and each cell's sum is a Taylor expansion of the channel's exponentials in
+    moments built once per cell (:mod:`crlib.green.aggregate`).  Every cell is accepted on
+    a rigorous bound of its remainder, or dropped when its whole size is within its share
+    of the budget, or else summed source by source; the accepted bounds add up to at
+    most ``tol * n_low / 2`` (gradient: times pi/2H), and the skip rule then uses the
+    other half, so the promise above holds for the total.
+
     Determinism: sources are processed in fixed-size blocks (size depends only
     on the number of sources), each block's partial sums are stored and
     combined in block order, so results are bitwise identical for any number
@@ -370,6 +490,9 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
     """
     x, y, z, t, D, H, gamma, delay, obs, tol, mode = _validate_observe(
         x, y, z, t, D, H, gamma, delay, observer, tol, scheme)
+    if not (aggregate is None or isinstance(aggregate, (bool, np.bool_))):
+        raise ValueError(f"aggregate must be None, True or False, got {aggregate!r}")
+    aggregate = None if aggregate is None else bool(aggregate)
     shape = D.shape
     st = _prepare_state(x, y, z, t, np.ascontiguousarray(D.reshape(-1)), H, gamma, delay, obs,
                         tol, mode)
@@ -380,14 +503,19 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
     if t.size * st.D.size < _SERIAL_PAIRS:
         numba.set_num_threads(1)
     try:
-        part, cut = _run_blocks(st, skip)
+        part, cut, agg = _run_blocks(st, skip, aggregate)
     finally:
         numba.set_num_threads(nthreads)
     res = np.zeros((st.D.size, 4))
     if part.shape[0] > 0:
         _combine(part, res)
+    if agg is not None:
+        res += agg[0]
     n = res[:, 0].reshape(shape)
     grad = res[:, 1:].reshape(shape + (3,))
     if return_stats:
-        return n, grad, {"cut": cut.reshape(shape), "block": st.block}
+        stats = {"cut": cut.reshape(shape), "block": st.block}
+        if agg is not None:
+            stats["aggregated"] = {k: v.reshape(shape + v.shape[1:]) for k, v in agg[1].items()}
+        return n, grad, stats
     return n, grad
