@@ -88,9 +88,9 @@ def test_summed_bound_is_never_below_the_error_it_bounds(tol):
     Ka = 3
     bstart = agg.age_bins(t, uK[Ka - 1] * H * H / D.max(), 1.08, 4000)
     w = 2.0 * D.min() * t[bstart[:-1]]
-    rec, cstart, bcell = agg.cell_records(t, rho2, dx, dy, z, H, Ka, bstart, w)
+    rec, cstart, bcell = agg.cell_records(t, rho2, dx, dy, z, bstart, w)
     Pk = np.array([max(1, int(-np.log10(tol)) + 1 - k) for k in range(Ka)], dtype=np.int64)
-    geo, M, S = agg._moments(cstart, rec, Pk)
+    geo, M, S = agg._moments(cstart, rec, H, Ka, Pk)
     nb = bstart.size - 1
     first_age = t[bstart[:-1]]
     e0 = np.searchsorted(first_age, uK[Ka - 1] * H * H / D).astype(np.int64)

@@ -50,24 +50,24 @@ from .fastexp import cos_sin_poly, exp_full
 __all__ = []
 
 
-#: columns of the packed source records (``cell_records``): age, rho^2, dx, dy, then sin(k b)
-C_T, C_R2, C_DX, C_DY, C_S = 0, 1, 2, 3, 4
+#: columns of the packed source records (``cell_records``): age, dx, dy, height (rho^2 and
+#: the height factors are recomputed from them: memory traffic, not arithmetic, is the cost)
+C_T, C_DX, C_DY, C_Z, N_COL = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
-def cell_records(t, rho2, dx, dy, zs, H, Ka, bstart, w):
+def cell_records(t, rho2, dx, dy, zs, bstart, w):
     """The sources ``bstart[0] <= i < bstart[-1]`` in cells: the age bins (runs of the
     age-sorted catalogue) ``[bstart[e], bstart[e+1])`` times rho^2 bins of width ``w[e]``.
 
-    Returns ``rec`` (one row per source, in cell order: ``t, rho^2, dx, dy`` and the
-    height factors ``sin(k b)``, k = 1..Ka, ``b = pi/2 + pi z / 2H``), ``cstart`` (first
-    row of each cell) and ``bcell`` (first cell of each age bin, len(bstart)).  Each age
+    Returns ``rec`` (one row per source, in cell order: ``t, dx, dy, z``), ``cstart``
+    (first row of each cell) and ``bcell`` (first cell of each age bin, len(bstart)).  Each age
     bin is sorted by one thread (a counting sort that reads in age order and writes one
     run of rows per cell), so the order does not depend on the number of threads."""
     NE = bstart.size - 1
     i0 = bstart[0]
     n = bstart[NE] - i0
-    rec = np.empty((n, C_S + Ka))
+    rec = np.empty((n, N_COL))
     nrb = np.zeros(NE, dtype=np.int64)       # rho^2 bins per age bin
     ncb = np.zeros(NE + 1, dtype=np.int64)   # cells per age bin
     for e in prange(NE):
@@ -89,7 +89,6 @@ def cell_records(t, rho2, dx, dy, zs, H, Ka, bstart, w):
     ncell = bcell[NE]
     cstart = np.empty(ncell + 1, dtype=np.int64)
     cstart[ncell] = n
-    c = 0.5 * math.pi / H
     for e in prange(NE):
         nr = nrb[e]
         iw = 1.0 / w[e]
@@ -110,28 +109,21 @@ def cell_records(t, rho2, dx, dy, zs, H, Ka, bstart, w):
             m = cnt[r]
             cnt[r] = m + 1
             rec[m, C_T] = t[i]
-            rec[m, C_R2] = rho2[i]
             rec[m, C_DX] = dx[i]
             rec[m, C_DY] = dy[i]
-            cs, sn = cos_sin_poly(c * zs[i])
-            rec[m, C_S] = cs                   # sin b
-            if Ka > 1:
-                cb2 = -2.0 * sn                # 2 cos b
-                rec[m, C_S + 1] = cb2 * cs
-                for k in range(2, Ka):
-                    rec[m, C_S + k] = cb2 * rec[m, C_S + k - 1] - rec[m, C_S + k - 2]
+            rec[m, C_Z] = zs[i]
     return rec, cstart, bcell
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract", "reassoc"})
-def _moments(cstart, rec, Pk):
+def _moments(cstart, rec, H, Ka, Pk):
     """Per cell: centres and half-widths in A = rho^2/tau and tau (``geo`` rows 0-3), the
     powers ``hA^p``, ``ht^p`` (rows 4 + 2p, 5 + 2p, p = 0..max Pk), the moments
     ``M[c, k, o, m Pmax + n] = sum_i W_o xi^m eta^n`` (m, n < Pk[k]) and the absolute sums
     ``S[k, o, c] = sum |W_o|`` (o = 0: sin(kb)/tau, 1: sin(kb) dx/tau^2, 2: sin(kb)
     dy/tau^2), from the rows of ``cell_records``."""
     nc = cstart.size - 1
-    Ka = rec.shape[1] - C_S
+    ch = 0.5 * math.pi / H
     Pm = 0
     for k in range(Ka):
         Pm = max(Pm, Pk[k])
@@ -146,16 +138,26 @@ def _moments(cstart, rec, Pk):
         w = np.empty((3 * Ka, n))
         px = np.empty(n)
         pq = np.empty(n)
+        sk = np.empty(Ka)
         for m in range(n):
             i = a + m
             tau = rec[i, C_T]
             it = 1.0 / tau
-            xi[m] = rec[i, C_R2] * it
+            ddx = rec[i, C_DX]
+            ddy = rec[i, C_DY]
+            xi[m] = (ddx * ddx + ddy * ddy) * it
             eta[m] = tau
-            gx = rec[i, C_DX] * it
-            gy = rec[i, C_DY] * it
+            gx = ddx * it
+            gy = ddy * it
+            cs, sn = cos_sin_poly(ch * rec[i, C_Z])
+            sk[0] = cs                     # sin b, b = pi/2 + pi z / 2H
+            if Ka > 1:
+                cb2 = -2.0 * sn            # 2 cos b
+                sk[1] = cb2 * cs
+                for k in range(2, Ka):
+                    sk[k] = cb2 * sk[k - 1] - sk[k - 2]
             for k in range(Ka):
-                g = rec[i, C_S + k] * it
+                g = sk[k] * it
                 w[3 * k, m] = g
                 w[3 * k + 1, m] = g * gx
                 w[3 * k + 2, m] = g * gy
@@ -218,29 +220,36 @@ def _moments(cstart, rec, Pk):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _cell_exact(a, b, rec, K, c4, lam1, lamv, sak, kcak, fa):
+def _cell_exact(a, b, rec, H, K, c4, lam1, lamv, sak, kcak, fa):
     """Source-by-source sum over the cell rows [a, b) with K modes into fa
     (unscaled, the conventions of ``crlib.green.kernel._segment``)."""
+    ch = 0.5 * math.pi / H
     for m in range(a, b):
-        r = rec[m]
-        tau = r[C_T]
+        tau = rec[m, C_T]
+        ddx = rec[m, C_DX]
+        ddy = rec[m, C_DY]
         it = 1.0 / tau
-        e = exp_full(-r[C_R2] * c4 * it - lam1 * tau) * it
+        e = exp_full(-(ddx * ddx + ddy * ddy) * c4 * it - lam1 * tau) * it
         q = exp_full(-lamv * tau)
-        g0 = sak[0] * r[C_S]
-        g3 = kcak[0] * r[C_S]
+        cs, sn = cos_sin_poly(ch * rec[m, C_Z])
+        cb2 = -2.0 * sn
+        s0 = cs                           # sin(k b), k = 1, 2, ...
+        s1 = cb2 * cs
+        g0 = sak[0] * s0
+        g3 = kcak[0] * s0
         qk = 1.0
         q2 = q * q
         qo = q2 * q                       # q^(2k+1), k = 1
         for k in range(1, K):
             qk *= qo                      # q^((k+1)^2 - 1)
             qo *= q2
-            g0 += qk * sak[k] * r[C_S + k]
-            g3 += qk * kcak[k] * r[C_S + k]
+            g0 += qk * sak[k] * s1
+            g3 += qk * kcak[k] * s1
+            s0, s1 = s1, cb2 * s1 - s0
         g = e * g0
         fa[0] += g
-        fa[1] += r[C_DX] * g * it
-        fa[2] += r[C_DY] * g * it
+        fa[1] += ddx * g * it
+        fa[2] += ddy * g * it
         fa[3] += e * g3
 
 
@@ -257,7 +266,7 @@ def _evaluate(D, gamma, H, zo, e0, e1, bcell, cstart, geo, M, S, rec, Pk,
     Taylor remainder) when that bound is within its share of the budget, else summed
     source by source."""
     nch = D.size
-    Ka = rec.shape[1] - C_S
+    Ka = M.shape[1]
     Pm = int(round(math.sqrt(M.shape[3])))
     ifP = np.empty(Ka)
     for k in range(Ka):
@@ -386,7 +395,7 @@ def _evaluate(D, gamma, H, zo, e0, e1, bcell, cstart, geo, M, S, rec, Pk,
             if not expand:
                 stats[j, 3] += 1
                 fe[:] = 0.0
-                _cell_exact(cstart[c], cstart[c + 1], rec, K, c4, lam[0], lamv, sak, kcak, fe)
+                _cell_exact(cstart[c], cstart[c + 1], rec, H, K, c4, lam[0], lamv, sak, kcak, fe)
                 for o in range(4):
                     fa[o] += fe[o]
                 continue

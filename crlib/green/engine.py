@@ -338,9 +338,9 @@ def _aggregated(st, plan, scut, nlow):
         dmin = np.minimum.accumulate(st.D[order])
         first = np.searchsorted(plan.e0[order], np.arange(last), side="right") - 1
         w = _AGG_W * dmin[np.maximum(first, 0)] * st.t[bstart[:-1]]
-        rec, cstart, bcell = _agg.cell_records(st.t, rho2, dx, dy, zs, st.H, _AGG_KA, bstart, w)
+        rec, cstart, bcell = _agg.cell_records(st.t, rho2, dx, dy, zs, bstart, w)
         Pk = _agg_orders(st.tol)
-        geo, M, S = _agg._moments(cstart, rec, Pk)
+        geo, M, S = _agg._moments(cstart, rec, st.H, _AGG_KA, Pk)
         _agg._evaluate(st.D, st.gamma, st.H, zo, np.minimum(plan.e0, last), e1, bcell, cstart,
                        geo, M, S, rec, Pk, mode_thresholds(st.tol), 0.5 * st.tol * nlow, out,
                        bound, stats)
