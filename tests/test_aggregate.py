@@ -20,6 +20,12 @@ from crlib.sources import Cylindrical, sample
 from test_engine import MODELS, SUN, assert_within_tolerance, direct, scenario
 
 
+def _many_channels(sc):
+    """sc with enough energies for observe() to use cells on its own (AGG_MIN_CHANNELS)."""
+    n_E = -(-engine.AGG_MIN_CHANNELS // len(sc.species))
+    return ens.Scenario(**{**sc.__dict__, "energies": tuple(np.logspace(3, 8, n_E))})
+
+
 def _catalogue(sc, seed):
     cat = sample(sc.sources, sc.rate, sc.T, np.random.default_rng(seed))
     keep = np.abs(cat.z) < sc.H
@@ -146,7 +152,7 @@ def test_one_and_two_threads_bitwise_with_cells():
 def test_dask_local_cluster_bitwise_with_cells():
     distributed = pytest.importorskip("dask.distributed")
     n_src = engine.AGG_MIN_SOURCES + 20000          # observe() aggregates on its own
-    sc = scenario(Cylindrical(), 4.0, tol=1e-4, n_src=n_src)
+    sc = _many_channels(scenario(Cylindrical(), 4.0, tol=1e-4, n_src=n_src))
     local = ens.run_ensemble(sc, 2, seed=6, progress=False)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster, \
@@ -157,9 +163,11 @@ def test_dask_local_cluster_bitwise_with_cells():
 
 
 def test_large_catalogues_use_cells_and_agree_with_source_sums():
-    """observe() on its own (aggregate=None) uses cells for a large catalogue at tol 1e-4
-    and agrees with the source-by-source sum to twice the tolerance."""
-    sc = scenario(Cylindrical(), 4.0, tol=1e-4, n_src=engine.AGG_MIN_SOURCES + 10000)
+    """observe() on its own (aggregate=None) uses cells for a large catalogue and many
+    channels at tol 1e-4 and agrees with the source-by-source sum to twice the tolerance;
+    with fewer channels it does not use them."""
+    sc = _many_channels(scenario(Cylindrical(), 4.0, tol=1e-4,
+                                 n_src=engine.AGG_MIN_SOURCES + 10000))
     chan = ens.channels(sc)
     src = _catalogue(sc, 9)
     n1, g1, st = _observe(sc, chan, src, return_stats=True)
@@ -167,6 +175,10 @@ def test_large_catalogues_use_cells_and_agree_with_source_sums():
     n0, g0 = _observe(sc, chan, src, aggregate=False)
     assert np.all(np.abs(n1 - n0) <= 2 * sc.tol * n0)
     assert np.all(np.abs(g1 - g0) <= 2 * sc.tol * n0[..., None] * np.pi / (2 * sc.H))
+    x, y, z, t = src
+    few = chan.D[:, :2]
+    _, _, st = observe(x, y, z, t, few, sc.H, tol=sc.tol, return_stats=True)
+    assert few.size < engine.AGG_MIN_CHANNELS and "aggregated" not in st
     # below AGG_TOL, or without the skip rule, the cells are not used
     for kw in ({"skip": False}, {}):
         tol = sc.tol if kw else 1e-8

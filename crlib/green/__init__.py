@@ -1,6 +1,6 @@
 r"""Green function of a cosmic-ray burst in a slab halo, and the many-source kernel.
 
-The package has five modules, one concept each (:ref:`model-green`):
+The package has six modules, one concept each (:ref:`model-green`):
 
 * ``crlib.green.series`` -- one source and one observer: :func:`slab_green`,
   :func:`slab_green_gradient`, the fixed-term forms :func:`green_images` and
@@ -9,6 +9,8 @@ The package has five modules, one concept each (:ref:`model-green`):
 * ``crlib.green.engine`` -- many sources and many channels at once:
   :func:`observe` (validation, sorting, segment bounds, skip rule);
 * ``crlib.green.kernel`` -- its compiled, vectorised sums;
+* ``crlib.green.aggregate`` -- the old sources of many channels in cells: Taylor
+  moments shared by every channel, each cell accepted on a rigorous remainder bound;
 * ``crlib.green.bounds`` -- rigorous bounds used to leave sources out: the skip
   rule of :func:`observe` and :func:`far_bound`;
 * ``crlib.green.fastexp`` -- the branch-free exp, cos and sin polynomials the

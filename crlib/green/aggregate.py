@@ -19,23 +19,27 @@ and the Taylor polynomials of both exponentials (degree < P) turn it into moment
 ``M_mn = sum_i W_i xi_i^m eta_i^n`` built once per cell for every channel.  With the
 Lagrange remainder ``|e^(-x xi) - T_P(-x xi)| <= e^x x^P / P!`` and ``|T_P| <= e^x``,
 
-    |exact - expansion| <= E_k (sum_i |W_i|) (e^x x^P/P! e^y + e^x e^y y^P/P!),
+    abs(exact - expansion) <= E_k (sum_i abs(W_i)) (e^x x^P/P! e^y + e^x e^y y^P/P!),
 
 a rigorous bound per cell, channel and mode, computed with the sum.
 
 Cells: ages in geometric bins (the sources are sorted by age, so a bin is a run of the
-catalogue) times bins of rho^2 of fixed width, so a cell's half-widths scale as the
-channels need them: ``x ~ w / (8 D tau)`` is small once ``D tau >= u_Ka H^2``, and the
-age spread enters as ``(alpha A + Lambda tau) (ht / tau)``, small where the cell
-matters (its exponential is not negligible).
+catalogue) times bins of rho^2 whose width grows with the bin's age as ``D_min tau``
+(``crlib.green.engine``, D_min the smallest D of the channels that use the bin), so that
+``x ~ w / (8 D tau)`` is small for every such channel; the age spread enters as
+``(alpha A + Lambda tau) (ht / tau)``, small where the cell matters (its exponential is not
+negligible).  Mode k carries ``Pk[k]`` terms per direction: the higher modes are smaller
+by ``exp(-(k^2 - 1) pi^2 u / 4)`` and need fewer.
 
-Per channel the cells are accepted on the bound: a cell passes when its bound is at most
-``(budget / 2) (w_c / T + 1 / n_c)`` for each of the four outputs, w_c the cell's
-absolute-weight sum (``E_k sum |W|``), T their total and n_c the number of cells, so
-the accepted bounds add up to at most the budget; a cell that fails is summed source by
-source.  The budget is set by :func:`crlib.green.observe` (half of ``tol * n_low``).
-Each channel is one sequential loop over its cells, and each cell's moments are summed
-by one thread in a fixed order, so the results do not depend on the number of threads.
+Per channel the cells are accepted on the bound: a cell is expanded when its remainder
+bound is at most ``(budget / 2) (w_c / T + 1 / n_c)`` for each of the four outputs, w_c
+the cell's absolute-weight sum (``E_k sum |W|``), T their total and n_c the number of
+cells, so the accepted bounds add up to at most the budget.  A cell whose whole size
+(``exp(-alpha A_min - Lambda tau_min) sum |W|``) is within that share is dropped instead,
+and a cell that fails both tests is summed source by source.  The budget is set by
+:func:`crlib.green.observe` (half of ``tol * n_low``).  Each channel is one sequential
+loop over its cells, and each cell's moments are summed by one thread in a fixed order,
+so the results do not depend on the number of threads.
 """
 
 from __future__ import annotations
