@@ -179,6 +179,11 @@ def test_large_catalogues_use_cells_and_agree_with_source_sums():
     few = chan.D[:, :2]
     _, _, st = observe(x, y, z, t, few, sc.H, tol=sc.tol, return_stats=True)
     assert few.size < engine.AGG_MIN_CHANNELS and "aggregated" not in st
+    # channels with an escape delay do not count: cells could not serve them
+    delay = np.where(np.arange(chan.D.size).reshape(chan.D.shape) % 2 == 0, 0.0, 0.01)
+    assert (delay == 0).sum() < engine.AGG_MIN_CHANNELS <= chan.D.size
+    _, _, st = observe(x, y, z, t, chan.D, sc.H, delay=delay, tol=sc.tol, return_stats=True)
+    assert "aggregated" not in st
     # below AGG_TOL, or without the skip rule, the cells are not used
     for kw in ({"skip": False}, {}):
         tol = sc.tol if kw else 1e-8

@@ -303,13 +303,13 @@ def _agg_plan(st, aggregate):
     n_src = st.t.size
     if aggregate is False or st.mode != MODE_AUTO or st.tol < AGG_TOL or n_src == 0:
         return None
-    if aggregate is None and (n_src < AGG_MIN_SOURCES or st.D.size < AGG_MIN_CHANNELS):
+    ok = (st.delay == 0.0) & (st.cap > 0)          # the channels cells can serve
+    if not np.any(ok):
+        return None
+    if aggregate is None and (n_src < AGG_MIN_SOURCES or ok.sum() < AGG_MIN_CHANNELS):
         return None
     H2 = st.H * st.H
     u_agg = mode_thresholds(st.tol)[_AGG_KA - 1]
-    ok = (st.delay == 0.0) & (st.cap > 0)
-    if not np.any(ok):
-        return None
     t_lo = u_agg * H2 / st.D[ok].max()
     if not t_lo < st.t[-1]:
         return None
@@ -436,7 +436,8 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
     aggregate : None, True or False
         Sum the old sources of each channel in cells (:mod:`crlib.green.aggregate`,
         below): None (default) for catalogues of at least ``AGG_MIN_SOURCES`` sources
-        and at least ``AGG_MIN_CHANNELS`` channels (where the cells pay for themselves),
+        and at least ``AGG_MIN_CHANNELS`` channels without escape delay (where the cells
+        pay for themselves),
         True for any catalogue, False never.  Used only with ``skip``, ``scheme="auto"``
         and ``tol >= AGG_TOL``, and only for channels without escape delay.
     return_stats : bool
