@@ -193,6 +193,28 @@ def test_large_catalogues_use_cells_and_agree_with_source_sums():
         assert "aggregated" not in st
 
 
+def test_thin_halo_and_far_sources_keep_the_cells_few():
+    """A 250 pc halo, slow diffusion and sources 30 kpc away would ask for millions of
+    rho^2 bins per age bin; they are capped (MAX_RHO_BINS) and the result still matches
+    the direct sum."""
+    rng = np.random.default_rng(2)
+    N, H = 3000, 0.25
+    t = np.sort(rng.uniform(0.01, 40.0, N))
+    r = 30 * np.sqrt(rng.random(N))
+    x = SUN[0] + r * np.cos(2 * np.pi * rng.random(N))
+    y = r * np.sin(2 * np.pi * rng.random(N))
+    z = rng.uniform(-0.9, 0.9, N) * H
+    D = np.array([0.002, 0.01, 0.05])
+    tol = 1e-4
+    n, g, st = observe(x, y, z, t, D, H, observer=SUN, tol=tol, aggregate=True,
+                       return_stats=True)
+    assert st["aggregated"]["cells"][:, 0].max() > 0
+    chan = ens.Channels(D=D[None], gamma=np.zeros((1, 3)), delay=np.zeros((1, 3)),
+                        weight=np.ones((1, 3)))
+    sc = type("Sc", (), dict(H=H, tol=tol))
+    assert_within_tolerance(sc, n[None], g[None], direct(sc, chan, _as_cat((x, y, z, t))))
+
+
 @pytest.mark.parametrize("bad", ["yes", 1, 0.5, [True]])
 def test_aggregate_must_be_none_or_bool(bad):
     t = np.array([1.0, 2.0])

@@ -57,12 +57,15 @@ __all__ = []
 #: columns of the packed source records (``cell_records``): age, dx, dy, height (rho^2 and
 #: the height factors are recomputed from them: memory traffic, not arithmetic, is the cost)
 C_T, C_DX, C_DY, C_Z, N_COL = 0, 1, 2, 3, 4
+#: most rho^2 bins per age bin (the bins widen beyond, e.g. for a very thin halo)
+MAX_RHO_BINS = 4096
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract"})
 def cell_records(t, rho2, dx, dy, zs, bstart, w):
     """The sources ``bstart[0] <= i < bstart[-1]`` in cells: the age bins (runs of the
-    age-sorted catalogue) ``[bstart[e], bstart[e+1])`` times rho^2 bins of width ``w[e]``.
+    age-sorted catalogue) ``[bstart[e], bstart[e+1])`` times rho^2 bins of width ``w[e]``
+    (wider where that would make more than ``MAX_RHO_BINS`` of them).
 
     Returns ``rec`` (one row per source, in cell order: ``t, dx, dy, z``), ``cstart``
     (first row of each cell) and ``bcell`` (first cell of each age bin, len(bstart)).  Each age
@@ -73,12 +76,15 @@ def cell_records(t, rho2, dx, dy, zs, bstart, w):
     n = bstart[NE] - i0
     rec = np.empty((n, N_COL))
     nrb = np.zeros(NE, dtype=np.int64)       # rho^2 bins per age bin
+    iwb = np.empty(NE)                       # their inverse width
     ncb = np.zeros(NE + 1, dtype=np.int64)   # cells per age bin
     for e in prange(NE):
         rmax = 0.0
         for i in range(bstart[e], bstart[e + 1]):
             rmax = max(rmax, rho2[i])
-        iw = 1.0 / w[e]
+        # at most MAX_RHO_BINS bins (wider cells only cost accuracy, which the bounds see)
+        iw = 1.0 / w[e] if rmax < MAX_RHO_BINS * w[e] else MAX_RHO_BINS / rmax
+        iwb[e] = iw
         nr = int(rmax * iw) + 1
         nrb[e] = nr
         cnt = np.zeros(nr, dtype=np.int64)
@@ -95,7 +101,7 @@ def cell_records(t, rho2, dx, dy, zs, bstart, w):
     cstart[ncell] = n
     for e in prange(NE):
         nr = nrb[e]
-        iw = 1.0 / w[e]
+        iw = iwb[e]
         cnt = np.zeros(nr, dtype=np.int64)
         for i in range(bstart[e], bstart[e + 1]):
             cnt[min(int(rho2[i] * iw), nr - 1)] += 1
