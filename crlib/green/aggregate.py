@@ -446,7 +446,7 @@ def _evaluate(D, gamma, H, zo, e0, e1, bcell, cstart, geo, M, S, rec, Pk,
 def age_bins(t, t_lo, ratio, nmax):
     """First source of each age bin: geometric edges from ``t_lo`` (ratio ``ratio``)
     over the age-sorted ``t``, bins longer than ``nmax`` sources split into equal runs
-    (a bin's sources then stay in a core's L2 cache while its cells are built)."""
+    (pieces of bounded size for the threads)."""
     nb = max(1, int(math.ceil(math.log(t[-1] / t_lo) / math.log(ratio))) + 1)
     edges = np.searchsorted(t, t_lo * ratio ** np.arange(nb + 1))
     out = [edges[0]]
