@@ -324,25 +324,31 @@ def _agg_plan(st, aggregate):
 
 def _aggregated(st, plan, scut, nlow):
     """The cells' sums per channel over its age bins from ``e0`` to the bin holding its
-    skip cut-off (whole bins), with the error budget ``tol * n_low / 2``."""
+    skip cut-off (whole bins), with the error budget ``tol * n_low / 2``.  Only the bins
+    some channel uses are built."""
     nb = plan.bstart.size - 1
+    used = plan.e0 < nb
     e1 = np.searchsorted(plan.bstart, scut, side="left").astype(np.int64)
-    e1 = np.maximum(np.minimum(e1, nb), plan.e0)
+    e1 = np.where(used, np.maximum(np.minimum(e1, nb), plan.e0), 0)
+    e0 = np.where(used, plan.e0, 0)
+    used &= e1 > e0
     nch = st.D.size
     out = np.zeros((nch, 4))
     bound = np.zeros((nch, 4))
     stats = np.zeros((nch, 4), dtype=np.int64)
-    last = int(e1.max())
-    if last > int(plan.e0.min()):
-        _, _, dx, dy, zo, zs = st.geom
-        rho2 = st.geom[1]
-        bstart = plan.bstart[:last + 1]
+    if np.any(used):
+        lo, hi = int(e0[used].min()), int(e1[used].max())
+        e0 = np.where(used, e0 - lo, 0)
+        e1 = np.where(used, e1 - lo, 0)
+        _, rho2, dx, dy, zo, zs = st.geom
+        bstart = plan.bstart[lo:hi + 1]
         # rho^2 bins of width _AGG_W D_min tau: then x = alpha hA <= _AGG_W / 8 for every
-        # channel aggregating the bin (D tau >= D_min tau, D_min the smallest such D)
-        order = np.argsort(plan.e0, kind="stable")
+        # channel using the bin (D tau >= D_min tau, D_min the smallest D with e0 <= bin)
+        order = np.argsort(np.where(used, e0, nb), kind="stable")
         dmin = np.minimum.accumulate(st.D[order])
-        first = np.searchsorted(plan.e0[order], np.arange(last), side="right") - 1
-        w = _AGG_W * dmin[np.maximum(first, 0)] * st.t[bstart[:-1]]
+        first = np.searchsorted(np.where(used, e0, nb)[order], np.arange(hi - lo),
+                                side="right") - 1
+        w = _AGG_W * dmin[first] * st.t[bstart[:-1]]
         # cells and age bins differ a lot in size: hand them to the threads one at a time
         # (each is still summed by one thread, so results do not depend on the threads)
         with numba.parallel_chunksize(1):
@@ -351,11 +357,12 @@ def _aggregated(st, plan, scut, nlow):
         with numba.parallel_chunksize(256):
             geo, M, S = _agg._moments(cstart, rec, st.H, _AGG_KA, Pk)
         with numba.parallel_chunksize(1):
-            _agg._evaluate(st.D, st.gamma, st.H, zo, np.minimum(plan.e0, last), e1, bcell,
-                           cstart, geo, M, S, rec, Pk, mode_thresholds(st.tol),
-                           0.5 * st.tol * nlow, out, bound, stats)
-    return out, {"bound": bound, "cells": stats, "first": plan.i_agg,
-                 "last": plan.bstart[e1]}
+            _agg._evaluate(st.D, st.gamma, st.H, zo, e0, e1, bcell, cstart, geo, M, S, rec,
+                           Pk, mode_thresholds(st.tol), 0.5 * st.tol * nlow, out, bound,
+                           stats)
+        e1 = np.where(used, e1 + lo, 0)
+    last = np.where(used, plan.bstart[e1], plan.i_agg)
+    return out, {"bound": bound, "cells": stats, "first": plan.i_agg, "last": last}
 
 
 def _run_blocks(st, skip, aggregate=None):
