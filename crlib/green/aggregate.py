@@ -125,6 +125,19 @@ def cell_records(t, rho2, dx, dy, zs, bstart, w):
     return rec, cstart, bcell
 
 
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _height_factors(ch, z, sk):
+    """``sk[k-1] = sin(k b)`` for k = 1..len(sk), ``b = pi/2 + ch z`` (``ch = pi / 2H``), by
+    the Chebyshev recurrence from ``sin b = cos(ch z)``, ``2 cos b = -2 sin(ch z)``."""
+    cs, sn = cos_sin_poly(ch * z)
+    sk[0] = cs
+    if sk.size > 1:
+        cb2 = -2.0 * sn
+        sk[1] = cb2 * cs
+        for k in range(2, sk.size):
+            sk[k] = cb2 * sk[k - 1] - sk[k - 2]
+
+
 @njit(cache=True, parallel=True, error_model="numpy", fastmath={"contract", "reassoc"})
 def _moments(cstart, rec, H, Ka, Pk):
     """Per cell: centres and half-widths in A = rho^2/tau and tau (``geo`` rows 0-3), the
@@ -159,13 +172,7 @@ def _moments(cstart, rec, H, Ka, Pk):
             eta[m] = tau
             gx = ddx * it
             gy = ddy * it
-            cs, sn = cos_sin_poly(ch * rec[i, C_Z])
-            sk[0] = cs                     # sin b, b = pi/2 + pi z / 2H
-            if Ka > 1:
-                cb2 = -2.0 * sn            # 2 cos b
-                sk[1] = cb2 * cs
-                for k in range(2, Ka):
-                    sk[k] = cb2 * sk[k - 1] - sk[k - 2]
+            _height_factors(ch, rec[i, C_Z], sk)
             for k in range(Ka):
                 g = sk[k] * it
                 w[3 * k, m] = g
@@ -234,6 +241,7 @@ def _cell_exact(a, b, rec, H, K, c4, lam1, lamv, sak, kcak, fa):
     """Source-by-source sum over the cell rows [a, b) with K modes into fa
     (unscaled, the conventions of ``crlib.green.kernel._segment``)."""
     ch = 0.5 * math.pi / H
+    sk = np.empty(K)
     for m in range(a, b):
         tau = rec[m, C_T]
         ddx = rec[m, C_DX]
@@ -241,21 +249,17 @@ def _cell_exact(a, b, rec, H, K, c4, lam1, lamv, sak, kcak, fa):
         it = 1.0 / tau
         e = exp_full(-(ddx * ddx + ddy * ddy) * c4 * it - lam1 * tau) * it
         q = exp_full(-lamv * tau)
-        cs, sn = cos_sin_poly(ch * rec[m, C_Z])
-        cb2 = -2.0 * sn
-        s0 = cs                           # sin(k b), k = 1, 2, ...
-        s1 = cb2 * cs
-        g0 = sak[0] * s0
-        g3 = kcak[0] * s0
+        _height_factors(ch, rec[m, C_Z], sk)
+        g0 = sak[0] * sk[0]
+        g3 = kcak[0] * sk[0]
         qk = 1.0
         q2 = q * q
         qo = q2 * q                       # q^(2k+1), k = 1
         for k in range(1, K):
             qk *= qo                      # q^((k+1)^2 - 1)
             qo *= q2
-            g0 += qk * sak[k] * s1
-            g3 += qk * kcak[k] * s1
-            s0, s1 = s1, cb2 * s1 - s0
+            g0 += qk * sak[k] * sk[k]
+            g3 += qk * kcak[k] * sk[k]
         g = e * g0
         fa[0] += g
         fa[1] += ddx * g * it

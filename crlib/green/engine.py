@@ -47,6 +47,7 @@ AGG_MIN_CHANNELS = 150
 _AGG_KA = 3          # eigenmodes carried by the cells (aggregated where u >= u_KA)
 _AGG_RATIO = 1.08    # ratio of consecutive age-bin edges
 _AGG_W = 2.0         # rho^2 bin width in units of D_min tau (see _aggregated)
+_AGG_NMAX = 1 << 20  # longest age bin (sources)
 
 
 def _agg_orders(tol):
@@ -54,7 +55,6 @@ def _agg_orders(tol):
     per higher mode (whose terms are smaller by exp(-(k^2-1) pi^2 u / 4) at least)."""
     p1 = max(3, int(math.ceil(-math.log10(tol) - 1e-9)) + 1)
     return np.array([max(1, p1 - k) for k in range(_AGG_KA)], dtype=np.int64)
-_AGG_NMAX = 1 << 20  # longest age bin (sources)
 
 
 @njit(cache=True)
@@ -344,10 +344,10 @@ def _aggregated(st, plan, scut, nlow):
         bstart = plan.bstart[lo:hi + 1]
         # rho^2 bins of width _AGG_W D_min tau: then x = alpha hA <= _AGG_W / 8 for every
         # channel using the bin (D tau >= D_min tau, D_min the smallest D with e0 <= bin)
-        order = np.argsort(np.where(used, e0, nb), kind="stable")
+        key = np.where(used, e0, nb)
+        order = np.argsort(key, kind="stable")
         dmin = np.minimum.accumulate(st.D[order])
-        first = np.searchsorted(np.where(used, e0, nb)[order], np.arange(hi - lo),
-                                side="right") - 1
+        first = np.searchsorted(key[order], np.arange(hi - lo), side="right") - 1
         w = _AGG_W * dmin[first] * st.t[bstart[:-1]]
         # cells and age bins differ a lot in size: hand them to the threads one at a time
         # (each is still summed by one thread, so results do not depend on the threads)
@@ -493,7 +493,7 @@ def observe(x, y, z, t, D, H, gamma=0.0, delay=0.0, observer=OBSERVER, tol=1e-10
     relative to the total) and *relative to the total density* for the skip
     rule.
 
-    Aggregation.  Where a channel needs at most two eigenmodes (``u >= u_2``) its
+    Aggregation.  Where a channel needs at most three eigenmodes (``u >= u_3``) its
     sources are grouped in cells (age bins x bins of rho^2, the same cells for every
     channel) and each cell's sum is a Taylor expansion of the channel's exponentials in
     moments built once per cell (:mod:`crlib.green.aggregate`).  Every cell is accepted on
