@@ -17,7 +17,8 @@ from crlib.green import aggregate as agg
 from crlib.green import engine, observe, slab_green, slab_green_gradient
 from crlib.sources import Cylindrical, sample
 
-from test_engine import MODELS, SUN, assert_within_tolerance, direct, scenario
+from test_engine import (MODELS, SUN, assert_dask_equals_local, assert_within_tolerance,
+                         direct, scenario)
 
 
 def _many_channels(sc):
@@ -150,16 +151,9 @@ def test_one_and_two_threads_bitwise_with_cells():
 
 
 def test_dask_local_cluster_bitwise_with_cells():
-    distributed = pytest.importorskip("dask.distributed")
     n_src = engine.AGG_MIN_SOURCES + 20000          # observe() aggregates on its own
     sc = _many_channels(scenario(Cylindrical(), 4.0, tol=1e-4, n_src=n_src))
-    local = ens.run_ensemble(sc, 2, seed=6, progress=False)
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        remote = ens.run_ensemble(sc, 2, seed=6, backend="dask", client=client)
-    np.testing.assert_array_equal(local.delta, remote.delta)
-    np.testing.assert_array_equal(local.n, remote.n)
+    assert_dask_equals_local(sc, 2, 6)
 
 
 def test_large_catalogues_use_cells_and_agree_with_source_sums():

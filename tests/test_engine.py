@@ -145,17 +145,21 @@ def test_one_and_two_threads_bitwise_with_escape():
         np.testing.assert_array_equal(out[0][k], out[1][k])
 
 
-def test_dask_local_cluster_two_processes_bitwise():
+def assert_dask_equals_local(sc, n_realizations, seed):
+    """run_ensemble on a two-process dask LocalCluster equals the local run bitwise."""
     distributed = pytest.importorskip("dask.distributed")
-    sc = scenario(SpiralArms(w=5.0), 4.0, n_src=3000)
-    local = ens.run_ensemble(sc, 3, seed=5, progress=False)
+    local = ens.run_ensemble(sc, n_realizations, seed=seed, progress=False)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        remote = ens.run_ensemble(sc, 3, seed=5, backend="dask", client=client)
+        remote = ens.run_ensemble(sc, n_realizations, seed=seed, backend="dask", client=client)
     np.testing.assert_array_equal(local.delta, remote.delta)
     np.testing.assert_array_equal(local.n, remote.n)
     np.testing.assert_array_equal(local.n_sources, remote.n_sources)
+
+
+def test_dask_local_cluster_two_processes_bitwise():
+    assert_dask_equals_local(scenario(SpiralArms(w=5.0), 4.0, n_src=3000), 3, 5)
 
 
 @pytest.mark.parametrize("H", [1.0, 4.0])
